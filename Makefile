@@ -1,0 +1,40 @@
+# simdyn: `make run` and `make test` set everything up from scratch on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= runs/default
+
+.PHONY: setup run test lint typecheck unit doctest notebooks bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/simdyn run --out $(OUT)
+
+lint: setup
+	$(BIN)/ruff check simdyn tests benchmarks notebooks
+	$(BIN)/ruff format --check simdyn tests benchmarks notebooks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest -q
+
+doctest: setup
+	$(BIN)/python -m pytest -q --doctest-modules simdyn -p no:cacheprovider
+
+test: lint typecheck unit doctest
+
+bench: setup
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""Scenario files: what to run, with which policies over time, against which goals.
+
+See ``docs/scenarios.md`` for the file format.
+"""
+
+from __future__ import annotations
+
+from simdyn.scenario._goals import evaluate_goals, goal_series
+from simdyn.scenario._loader import DEFAULT_SCENARIO, ScenarioSet, load_scenario, parse_assignments
+from simdyn.scenario._plan import AppliedPolicy, RunPlan, plan_run
+from simdyn.scenario._run import (
+    Run,
+    ScenarioResult,
+    compare_scenarios,
+    run_scenario,
+    simulate_plan,
+    validate_scenario,
+)
+from simdyn.scenario._schema import (
+    CustomStyle,
+    Goal,
+    PiecewiseLinear,
+    Policy,
+    Ramp,
+    Scenario,
+    Step,
+    StyleChange,
+    TimeSettings,
+)
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "AppliedPolicy",
+    "CustomStyle",
+    "Goal",
+    "PiecewiseLinear",
+    "Policy",
+    "Ramp",
+    "Run",
+    "RunPlan",
+    "Scenario",
+    "ScenarioResult",
+    "ScenarioSet",
+    "Step",
+    "StyleChange",
+    "TimeSettings",
+    "compare_scenarios",
+    "evaluate_goals",
+    "goal_series",
+    "load_scenario",
+    "parse_assignments",
+    "plan_run",
+    "run_scenario",
+    "simulate_plan",
+    "validate_scenario",
+]

@@ -1,0 +1,418 @@
+"""Check a scenario against its model and turn it into the arguments of one simulation.
+
+Parameter values are merged in this order: the model's defaults, then the management-style
+preset (or custom style), then the scenario's ``params``. A policy turns a constant into an
+equation of ``TIME`` (``STEP``/``RAMP`` terms) through :meth:`Model.replace`; its base value
+is the merged value. A style change schedules every lever whose value changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from simdyn.errors import ScenarioError
+from simdyn.scenario._schema import (
+    CustomStyle,
+    Goal,
+    ParamValue,
+    PiecewiseLinear,
+    Ramp,
+    Scenario,
+    Step,
+    StyleChange,
+    TimeSettings,
+)
+
+__all__ = ["AppliedPolicy", "ModelLike", "RunPlan", "plan_run"]
+
+STYLE_GROUP = "style"
+NODE_DIM = "node"
+_ELEMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z0-9_]+)\]$")
+
+Value = float | tuple[float, ...]
+
+
+class ModelLike(Protocol):
+    """What scenario checks need from a model (see docs/api-contract.md)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def constants(self) -> Mapping[str, Any]: ...
+    @property
+    def presets(self) -> Mapping[str, Mapping[str, Any]]: ...
+    @property
+    def dimensions(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def variables(self) -> Any: ...
+    @property
+    def time(self) -> Any: ...
+    def replace(self, *, equations: Mapping[str, Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class AppliedPolicy:
+    """One scheduled parameter, as it was applied (for reports and plots)."""
+
+    name: str
+    label: str
+    param: str
+    schedule: Step | Ramp | PiecewiseLinear
+    base: float
+
+    def describe(self) -> str:
+        """A one-line description, e.g. ``delegation: 0.2 → 0.7, ramp from 6 to 18``."""
+        s = self.schedule
+        if isinstance(s, Step):
+            until = f", back at {s.until:g}" if s.until is not None else ""
+            return f"{self.param}: {self.base:g} → {s.to:g} at {s.at:g}{until}"
+        if isinstance(s, Ramp):
+            return f"{self.param}: {self.base:g} → {s.to:g}, ramp from {s.start:g} to {s.end:g}"
+        pts = ", ".join(f"({t:g}, {v:g})" for t, v in s.points)
+        return f"{self.param}: piecewise linear through {pts}"
+
+    def value_at(self, t: float) -> float:
+        """The scheduled value at time ``t``."""
+        return self.schedule.value_at(self.base, t)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything :func:`simdyn.simulate` needs for one scenario, checked against the model."""
+
+    scenario: Scenario
+    model: Any
+    params: Mapping[str, Value]
+    time: TimeSettings
+    policies: tuple[AppliedPolicy, ...]
+    changed: Mapping[str, tuple[Value, Value]] = field(default_factory=dict)
+    """Constants whose value differs from the model default: name → (default, value)."""
+    style: str = ""
+    save: tuple[str, ...] = ()
+
+
+def plan_run(scenario: Scenario, model: ModelLike) -> RunPlan:
+    """Check ``scenario`` against ``model`` and work out the run's arguments.
+
+    Raises
+    ------
+    ScenarioError
+        For unknown parameters, variables or presets, out-of-range values, and a time grid
+        that is invalid once the model's defaults fill the gaps.
+    """
+    loc = _Locator(scenario)
+    time = _effective_time(scenario, model, loc)
+    defaults: dict[str, Value] = {n: _as_value(c.value) for n, c in model.constants.items()}
+    values = dict(defaults)
+
+    style_label = ""
+    if scenario.style is not None:
+        levers = _style_values(scenario.style, model, loc, ("style",))
+        for name, value in levers.items():
+            _check_range(
+                model,
+                name,
+                value,
+                loc,
+                ("style",) if isinstance(scenario.style, str) else ("style", name),
+            )
+        values.update(levers)
+        style_label = (
+            scenario.style if isinstance(scenario.style, str) else scenario.style.describe()
+        )
+
+    for key, raw in scenario.params.items():
+        name, element = _constant_ref(key, model, loc, ("params", key), "params")
+        value = _set_value(model, name, element, raw, values[name], loc, ("params", key))
+        _check_range(model, name, value, loc, ("params", key))
+        values[name] = value
+
+    applied: list[AppliedPolicy] = []
+    for pname, policy in scenario.policies.items():
+        if isinstance(policy, StyleChange):
+            new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
+            for lever, to in new.items():
+                _check_range(model, lever, to, loc, ("policies", pname, "to"))
+                old = values[lever]
+                if old == to:
+                    continue
+                if isinstance(old, tuple) or isinstance(to, tuple):
+                    loc.fail(
+                        ("policies", pname),
+                        f"style lever {lever!r} has dimensions; a style change cannot ramp it",
+                        None,
+                    )
+                assert isinstance(to, float)
+                assert isinstance(old, float)
+                sched = policy.lever_policy(lever, to)
+                applied.append(AppliedPolicy(pname, policy.label, lever, sched, old))
+            continue
+        path = ("policies", pname, "param")
+        name, element = _constant_ref(policy.param, model, loc, path, "policies")
+        current = values[name]
+        if isinstance(current, tuple) and element is None:
+            loc.fail(
+                path,
+                f"{name!r} has one value per {model.constants[name].dims[0]}; schedule one element",
+                f'e.g. param = "{name}[{model.dimensions[model.constants[name].dims[0]][0]}]"',
+            )
+        base = current[_index(model, name, element)] if isinstance(current, tuple) else current
+        for target in _targets(policy):
+            _check_range(model, name, target, loc, ("policies", pname))
+        applied.append(AppliedPolicy(pname, policy.label, policy.param, policy, base))
+
+    taken: dict[str, str] = {}
+    for a in applied:
+        if a.param in taken and taken[a.param] != a.name:
+            loc.fail(
+                ("policies", a.name),
+                f"{a.param!r} is scheduled by both {taken[a.param]!r} and {a.name!r}",
+                "a style change schedules every lever that changes; drop one of the two",
+            )
+        taken[a.param] = a.name
+
+    equations = _equations(applied, values, model)
+    run_model: Any = model.replace(equations=equations) if equations else model
+    scheduled = set(equations)
+    params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
+    changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
+
+    variables = tuple(model.variables)
+    for gname, goal in scenario.goals.items():
+        _check_goal(goal, model, variables, time, loc, ("goals", gname))
+    for k, var in enumerate(scenario.report_variables):
+        if var not in variables:
+            loc.fail(("report", "variables", k), f"unknown variable {var!r}", _hint(var, variables))
+
+    if scenario.network is not None and NODE_DIM not in model.dimensions:
+        loc.fail(
+            ("network",),
+            f"network mode is not available for model {model.name!r}: it has no 'node' dimension",
+            "remove the [network] table, or use a model with per-person variables",
+        )
+    return RunPlan(
+        scenario=scenario,
+        model=run_model,
+        params=params,
+        time=time,
+        policies=tuple(applied),
+        changed=changed,
+        style=style_label,
+        save=variables,
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+class _Locator:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+    def fail(self, path: tuple[str | int, ...], what: str, hint: str | None) -> Any:
+        file, line, where = self.scenario.locate(path)
+        raise ScenarioError(what, file=file, line=line, where=where, hint=hint)
+
+
+def _as_value(value: Any) -> Value:
+    if isinstance(value, tuple | list):
+        return tuple(float(v) for v in value)
+    return float(value)
+
+
+def _hint(word: str, options: Any) -> str | None:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _effective_time(scenario: Scenario, model: ModelLike, loc: _Locator) -> TimeSettings:
+    mt = model.time
+    st = scenario.time
+    try:
+        return TimeSettings(
+            start=st.start if st.start is not None else float(mt.start),
+            stop=st.stop if st.stop is not None else float(mt.stop),
+            dt=st.dt if st.dt is not None else float(mt.dt),
+            method=st.method if st.method is not None else mt.method,
+            save_per=st.save_per if st.save_per is not None else mt.save_per,
+        )
+    except ScenarioError as exc:
+        loc.fail(("time", exc.where or ""), f"{exc.what} (with the model's defaults)", exc.hint)
+        raise
+
+
+def _constant_ref(
+    key: str, model: ModelLike, loc: _Locator, path: tuple[str | int, ...], section: str
+) -> tuple[str, str | None]:
+    match = _ELEMENT.match(key)
+    name, element = (match.group(1), match.group(2)) if match else (key, None)
+    if name not in model.constants:
+        kind = "a variable, not a constant" if name in tuple(model.variables) else "unknown"
+        what = f"{name!r} is {kind}" if kind != "unknown" else f"unknown parameter {name!r}"
+        loc.fail(path, what, _hint(name, model.constants) or f"see `simdyn show {model.name}`")
+    const = model.constants[name]
+    if element is not None:
+        if not const.dims:
+            loc.fail(path, f"{name!r} has no dimensions; drop [{element}]", None)
+        elements = model.dimensions[const.dims[0]]
+        if element not in elements:
+            loc.fail(
+                path,
+                f"{name!r} has no element {element!r}",
+                _hint(element, elements) or "one of " + ", ".join(elements),
+            )
+    del section
+    return name, element
+
+
+def _index(model: ModelLike, name: str, element: str | None) -> int:
+    if element is None:
+        return 0
+    return tuple(model.dimensions[model.constants[name].dims[0]]).index(element)
+
+
+def _set_value(
+    model: ModelLike,
+    name: str,
+    element: str | None,
+    raw: ParamValue,
+    current: Value,
+    loc: _Locator,
+    path: tuple[str | int, ...],
+) -> Value:
+    const = model.constants[name]
+    if not const.dims:
+        if not isinstance(raw, float):
+            loc.fail(path, f"{name!r} takes one number", None)
+        assert isinstance(raw, float)
+        return raw
+    elements = tuple(model.dimensions[const.dims[0]])
+    base = current if isinstance(current, tuple) else (float(current),) * len(elements)
+    if element is not None:
+        if not isinstance(raw, float):
+            loc.fail(path, f"{name}[{element}] takes one number", None)
+        assert isinstance(raw, float)
+        out = list(base)
+        out[elements.index(element)] = raw
+        return tuple(out)
+    if isinstance(raw, float):
+        return (raw,) * len(elements)
+    if isinstance(raw, tuple):
+        if len(raw) != len(elements):
+            loc.fail(
+                path,
+                f"{name!r} needs {len(elements)} values ({', '.join(elements)}), got {len(raw)}",
+                None,
+            )
+        return raw
+    out = list(base)
+    for elem, v in raw.items():
+        if elem not in elements:
+            loc.fail((*path, elem), f"{name!r} has no element {elem!r}", _hint(elem, elements))
+        out[elements.index(elem)] = v
+    return tuple(out)
+
+
+def _check_range(
+    model: ModelLike, name: str, value: Value, loc: _Locator, path: tuple[str | int, ...]
+) -> None:
+    const = model.constants[name]
+    lo, hi = const.min, const.max
+    for x in value if isinstance(value, tuple) else (value,):
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            bound = (
+                f"below the minimum {lo:g}"
+                if lo is not None and x < lo
+                else f"above the maximum {hi:g}"
+            )
+            rng = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+            loc.fail(path, f"{x:g} is {bound} of {name!r}", f"allowed range {rng}")
+
+
+def _style_values(
+    style: str | CustomStyle, model: ModelLike, loc: _Locator, path: tuple[str | int, ...]
+) -> dict[str, Value]:
+    group = model.presets.get(STYLE_GROUP)
+    if not group:
+        loc.fail(path, f"model {model.name!r} has no management-style presets", "remove style")
+    assert group is not None
+    levers = sorted({name for preset in group.values() for name in preset.values})
+    preset_name = style if isinstance(style, str) else style.based_on
+    values: dict[str, Value] = {}
+    if preset_name is not None:
+        if preset_name not in group:
+            sub = path if isinstance(style, str) else (*path, "based_on")
+            loc.fail(
+                sub,
+                f"unknown style {preset_name!r}",
+                _hint(preset_name, group) or "one of " + ", ".join(group),
+            )
+        values.update({k: _as_value(v) for k, v in group[preset_name].values.items()})
+    if isinstance(style, CustomStyle):
+        for lever, v in style.values.items():
+            if lever not in levers:
+                loc.fail(
+                    (*path, lever),
+                    f"unknown style lever {lever!r}",
+                    _hint(lever, levers) or "levers: " + ", ".join(levers),
+                )
+            values[lever] = v
+    return values
+
+
+def _targets(policy: Step | Ramp | PiecewiseLinear) -> list[float]:
+    if isinstance(policy, PiecewiseLinear):
+        return [v for _, v in policy.points]
+    return [policy.to]
+
+
+def _equations(
+    applied: list[AppliedPolicy], values: Mapping[str, Value], model: ModelLike
+) -> dict[str, str | dict[str, str]]:
+    out: dict[str, str | dict[str, str]] = {}
+    for a in applied:
+        match = _ELEMENT.match(a.param)
+        if match is None:
+            out[a.param] = a.schedule.equation(a.base)
+            continue
+        name, element = match.group(1), match.group(2)
+        elements = tuple(model.dimensions[model.constants[name].dims[0]])
+        current = out.get(name)
+        if not isinstance(current, dict):
+            vals = values[name]
+            assert isinstance(vals, tuple)
+            current = {e: repr(float(v)) for e, v in zip(elements, vals, strict=True)}
+            out[name] = current
+        current[element] = a.schedule.equation(a.base)
+    return out
+
+
+def _check_goal(
+    goal: Goal,
+    model: ModelLike,
+    variables: tuple[str, ...],
+    time: TimeSettings,
+    loc: _Locator,
+    path: tuple[str | int, ...],
+) -> None:
+    match = _ELEMENT.match(goal.variable)
+    name = match.group(1) if match else goal.variable
+    if name not in variables:
+        kind = "a constant, not a variable" if name in model.constants else None
+        loc.fail(
+            (*path, "variable"),
+            f"{name!r} is {kind}" if kind else f"unknown variable {name!r}",
+            _hint(name, variables) or f"see `simdyn show {model.name}`",
+        )
+    assert time.start is not None
+    assert time.stop is not None
+    if not time.start <= goal.time <= time.stop:
+        loc.fail(
+            (*path, "time"),
+            f"goal time {goal.time:g} is outside the run ({time.start:g} to {time.stop:g})",
+            None,
+        )

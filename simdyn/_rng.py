@@ -32,7 +32,9 @@ def as_generator(seed: Seed) -> np.random.Generator:
     raise TypeError(f"seed must be an int, a numpy Generator or None, not {type(seed).__name__}")
 
 
-def child_generators(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.Generator]:
+def child_generators(
+    seed: int | np.random.SeedSequence | None, n: int
+) -> list[np.random.Generator]:
     """Return ``n`` independent generators derived from one root ``seed``.
 
     Child ``k`` depends only on the root seed and ``k``, so work split into chunks draws the same

@@ -1,0 +1,283 @@
+"""Tokenizer and recursive-descent parser for the equation language.
+
+The grammar (lowest precedence first)::
+
+    expr    := IF expr THEN expr ELSE expr | or
+    or      := and (OR and)*
+    and     := not (AND not)*
+    not     := NOT not | cmp
+    cmp     := add (("=" | "<>" | "<" | ">" | "<=" | ">=") add)?
+    add     := mul (("+" | "-") mul)*
+    mul     := unary (("*" | "/") unary)*
+    unary   := ("-" | "+") unary | power
+    power   := postfix ("^" unary)?          # right-associative; -2^2 = -(2^2)
+    postfix := NAME "[" index ("," index)* "]" | atom
+    atom    := NUMBER | NAME | NAME "(" [expr ("," expr)*] ")" | "(" expr ")"
+
+Only this grammar is accepted; nothing of the text reaches Python's ``eval``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from simdyn.errors import ExpressionError
+from simdyn.expr.ast import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp
+
+__all__ = ["KEYWORDS", "parse"]
+
+KEYWORDS = frozenset({"IF", "THEN", "ELSE", "AND", "OR", "NOT"})
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op><>|<=|>=|[-+*/^=<>(),\[\]])
+    """,
+    re.VERBOSE,
+)
+
+_MAX_LENGTH = 20_000
+_MAX_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # "num", "name", "kw", "op", "end"
+    text: str
+    col: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ExpressionError(
+                f"unexpected character {text[pos]!r}",
+                column=pos + 1,
+                hint="equations use numbers, names, + - * / ^ = <> < > <= >= ( ) [ ] ,",
+            )
+        kind = m.lastgroup
+        assert kind is not None
+        if kind != "ws":
+            tok_text = m.group()
+            if kind == "name" and tok_text.upper() in KEYWORDS:
+                toks.append(_Tok("kw", tok_text.upper(), pos + 1))
+            else:
+                toks.append(_Tok(kind, tok_text, pos + 1))
+        pos = m.end()
+    toks.append(_Tok("end", "", len(text) + 1))
+    return toks
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.toks = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    # -- token helpers -------------------------------------------------------------------------
+    @property
+    def tok(self) -> _Tok:
+        return self.toks[self.i]
+
+    def _is(self, kind: str, text: str | None = None) -> bool:
+        t = self.tok
+        return t.kind == kind and (text is None or t.text == text)
+
+    def _take(self) -> _Tok:
+        t = self.tok
+        self.i += 1
+        return t
+
+    def _expect(self, kind: str, text: str, what: str) -> _Tok:
+        if not self._is(kind, text):
+            self._fail(f"expected {what}")
+        return self._take()
+
+    def _fail(self, what: str) -> None:
+        t = self.tok
+        found = "end of equation" if t.kind == "end" else repr(t.text)
+        raise ExpressionError(f"{what}, found {found}", column=t.col)
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise ExpressionError("equation nested too deeply", column=self.tok.col)
+
+    # -- grammar -------------------------------------------------------------------------------
+    def parse(self) -> Node:
+        node = self.expr()
+        if not self._is("end"):
+            self._fail("expected an operator or the end of the equation")
+        return node
+
+    def expr(self) -> Node:
+        self._enter()
+        try:
+            if self._is("kw", "IF"):
+                col = self._take().col
+                cond = self.expr()
+                self._expect("kw", "THEN", "THEN")
+                then = self.expr()
+                self._expect("kw", "ELSE", "ELSE")
+                otherwise = self.expr()
+                return If(cond, then, otherwise, col)
+            return self.or_()
+        finally:
+            self.depth -= 1
+
+    def or_(self) -> Node:
+        left = self.and_()
+        while self._is("kw", "OR"):
+            col = self._take().col
+            left = BinOp("OR", left, self.and_(), col)
+        return left
+
+    def and_(self) -> Node:
+        left = self.not_()
+        while self._is("kw", "AND"):
+            col = self._take().col
+            left = BinOp("AND", left, self.not_(), col)
+        return left
+
+    def not_(self) -> Node:
+        if self._is("kw", "NOT"):
+            col = self._take().col
+            self._enter()
+            try:
+                return UnaryOp("NOT", self.not_(), col)
+            finally:
+                self.depth -= 1
+        return self.cmp()
+
+    def cmp(self) -> Node:
+        left = self.add()
+        if self.tok.kind == "op" and self.tok.text in ("=", "<>", "<", ">", "<=", ">="):
+            t = self._take()
+            right = self.add()
+            if self.tok.kind == "op" and self.tok.text in ("=", "<>", "<", ">", "<=", ">="):
+                self._fail("comparisons cannot be chained; use AND")
+            return BinOp(t.text, left, right, t.col)
+        return left
+
+    def add(self) -> Node:
+        left = self.mul()
+        while self.tok.kind == "op" and self.tok.text in ("+", "-"):
+            t = self._take()
+            left = BinOp(t.text, left, self.mul(), t.col)
+        return left
+
+    def mul(self) -> Node:
+        left = self.unary()
+        while self.tok.kind == "op" and self.tok.text in ("*", "/"):
+            t = self._take()
+            left = BinOp(t.text, left, self.unary(), t.col)
+        return left
+
+    def unary(self) -> Node:
+        if self.tok.kind == "op" and self.tok.text in ("-", "+"):
+            t = self._take()
+            self._enter()
+            try:
+                return UnaryOp(t.text, self.unary(), t.col)
+            finally:
+                self.depth -= 1
+        return self.power()
+
+    def power(self) -> Node:
+        base = self.postfix()
+        if self._is("op", "^"):
+            t = self._take()
+            self._enter()
+            try:
+                return BinOp("^", base, self.unary(), t.col)
+            finally:
+                self.depth -= 1
+        return base
+
+    def postfix(self) -> Node:
+        t = self.tok
+        if (
+            t.kind == "name"
+            and self.toks[self.i + 1].kind == "op"
+            and self.toks[self.i + 1].text == "["
+        ):
+            self.i += 2
+            indices = [self._index()]
+            while self._is("op", ","):
+                self._take()
+                indices.append(self._index())
+            self._expect("op", "]", "']'")
+            return Subscript(t.text, tuple(indices), t.col)
+        return self.atom()
+
+    def _index(self) -> str:
+        if self._is("op", "*"):
+            self._take()
+            return "*"
+        if self.tok.kind == "name":
+            return self._take().text
+        if self.tok.kind == "num":
+            self._fail("expected an element name or '*' (elements are named, not numbered)")
+        self._fail("expected an element name or '*'")
+        raise AssertionError  # pragma: no cover
+
+    def atom(self) -> Node:
+        t = self.tok
+        if t.kind == "num":
+            self._take()
+            return Num(float(t.text), t.col)
+        if t.kind == "name":
+            self._take()
+            if self._is("op", "("):
+                self._take()
+                args: list[Node] = []
+                if not self._is("op", ")"):
+                    args.append(self.expr())
+                    while self._is("op", ","):
+                        self._take()
+                        args.append(self.expr())
+                self._expect("op", ")", "',' or ')'")
+                return Call(t.text, tuple(args), t.col)
+            return Name(t.text, t.col)
+        if self._is("op", "("):
+            self._take()
+            inner = self.expr()
+            self._expect("op", ")", "')'")
+            return inner
+        if t.kind == "kw":
+            self._fail(f"{t.text} cannot start a value")
+        self._fail("expected a number, a name or '('")
+        raise AssertionError  # pragma: no cover
+
+
+def parse(text: str) -> Node:
+    """Parse one equation into a syntax tree.
+
+    Parameters
+    ----------
+    text
+        The equation, for example ``"(temp - room) / tau"``.
+
+    Raises
+    ------
+    ExpressionError
+        With ``column`` set to the 1-based position of the problem.
+
+    Examples
+    --------
+    >>> parse("2 ^ 3 ^ 2")
+    BinOp(op='^', left=Num(value=2.0, col=1), right=BinOp(op='^', left=Num(value=3.0, col=5), right=Num(value=2.0, col=9), col=7), col=3)
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"an equation must be text, not {type(text).__name__}")
+    if len(text) > _MAX_LENGTH:
+        raise ExpressionError(f"equation longer than {_MAX_LENGTH} characters")
+    if not text.strip():
+        raise ExpressionError("empty equation", hint="write a number or an expression")
+    return _Parser(text).parse()

@@ -1,0 +1,511 @@
+"""Build a :class:`~simdyn.model.spec.ModelSpec` from a TOML file or a ``dict``.
+
+Structure is checked here (known keys, types, names, dimensions, presets); equations are checked
+when the model is compiled.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from simdyn._toml import TomlDocument, load_toml
+from simdyn.errors import ModelError, SimdynError
+from simdyn.expr import is_reserved
+from simdyn.model.spec import (
+    Auxiliary,
+    Constant,
+    Equation,
+    Flow,
+    Lookup,
+    ModelSpec,
+    Preset,
+    Stock,
+    TimeSpec,
+    Value,
+)
+
+__all__ = ["NODE_DIM", "spec_from_dict", "spec_from_file"]
+
+#: The dimension reserved for the org graph; its elements come from the network.
+NODE_DIM = "node"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOP = (
+    "model",
+    "time",
+    "dimensions",
+    "constants",
+    "stocks",
+    "flows",
+    "auxiliaries",
+    "lookups",
+    "presets",
+)
+_COMMON = ("units", "doc", "source", "dims")
+_KEYS = {
+    "model": ("name", "time_units", "doc", "key_outputs"),
+    "time": ("start", "stop", "dt", "save_per", "method"),
+    "constants": ("value", "min", "max", *_COMMON),
+    "stocks": ("initial", "inflows", "outflows", "non_negative", *_COMMON),
+    "flows": ("equation", "non_negative", *_COMMON),
+    "auxiliaries": ("equation", *_COMMON),
+    "lookups": ("points", "units", "doc", "source"),
+    "preset": ("values", "doc", "source"),
+}
+
+
+def did_you_mean(word: str, choices: Any) -> str | None:
+    """A ``did you mean 'x'?`` hint for ``word`` among ``choices``, or ``None``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+class _Reader:
+    """Checks one document and raises :class:`ModelError` located at ``file:line``."""
+
+    def __init__(self, data: Mapping[str, Any], file: str | None, doc: TomlDocument | None):
+        self.data = data
+        self.file = file
+        self.doc = doc
+
+    def fail(self, path: tuple[str, ...], what: str, hint: str | None = None) -> ModelError:
+        line = self.doc.line(*path) if self.doc is not None else None
+        return ModelError(what, file=self.file, line=line, where=".".join(path), hint=hint)
+
+    def table(self, value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"must be a table, not {_typename(value)}")
+        return value
+
+    def keys(
+        self, table: Mapping[str, Any], allowed: tuple[str, ...], path: tuple[str, ...]
+    ) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}"
+                raise self.fail((*path, key), f"unknown key {key!r}", hint)
+
+    def number(self, value: Any, path: tuple[str, ...]) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"must be a number, not {_typename(value)}")
+        if not math.isfinite(value):
+            raise self.fail(path, "must be a finite number")
+        return float(value)
+
+    def text(self, value: Any, path: tuple[str, ...]) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be text, not {_typename(value)}")
+        return value
+
+    def names(self, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, "must be a list of names")
+        return tuple(value)
+
+    def boolean(self, value: Any, path: tuple[str, ...]) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"must be true or false, not {_typename(value)}")
+        return value
+
+    # -- sections ----------------------------------------------------------------------------
+    def read(self) -> ModelSpec:
+        top = self.table(self.data, ())
+        self.keys(top, _TOP, ())
+        if "model" not in top:
+            raise self.fail(("model",), "missing [model] table", "it needs name and time_units")
+        model = self.table(top["model"], ("model",))
+        self.keys(model, _KEYS["model"], ("model",))
+        for req in ("name", "time_units"):
+            if req not in model:
+                raise self.fail(("model",), f"missing key {req!r}")
+        name = self.text(model["name"], ("model", "name"))
+        time_units = self.text(model["time_units"], ("model", "time_units"))
+        doc = self.text(model.get("doc", ""), ("model", "doc"))
+        key_outputs = self.names(model.get("key_outputs", []), ("model", "key_outputs"))
+
+        time = self.read_time(self.table(top.get("time", {}), ("time",)))
+        dims = self.read_dimensions(self.table(top.get("dimensions", {}), ("dimensions",)))
+
+        seen: dict[str, str] = {}
+        constants = {
+            n: self.read_constant(n, v, dims) for n, v in self.items(top, "constants", seen).items()
+        }
+        stocks = {
+            n: self.read_stock(n, v, dims) for n, v in self.items(top, "stocks", seen).items()
+        }
+        flows = {n: self.read_flow(n, v, dims) for n, v in self.items(top, "flows", seen).items()}
+        auxes = {
+            n: self.read_aux(n, v, dims) for n, v in self.items(top, "auxiliaries", seen).items()
+        }
+        lookups = {n: self.read_lookup(n, v) for n, v in self.items(top, "lookups", seen).items()}
+        presets = self.read_presets(self.table(top.get("presets", {}), ("presets",)), constants)
+
+        for i, out in enumerate(key_outputs):
+            if out not in stocks and out not in flows and out not in auxes:
+                raise self.fail(
+                    ("model", "key_outputs"),
+                    f"key output {out!r} (item {i + 1}) is not a stock, flow or auxiliary",
+                    did_you_mean(out, [*stocks, *flows, *auxes]),
+                )
+        for s in stocks.values():
+            for key, names in (("inflows", s.inflows), ("outflows", s.outflows)):
+                for f in names:
+                    if f not in flows:
+                        raise self.fail(
+                            ("stocks", s.name, key),
+                            f"{f!r} is not a flow",
+                            did_you_mean(f, flows) or "declare it under [flows]",
+                        )
+        return ModelSpec(
+            name=name,
+            time_units=time_units,
+            time=time,
+            doc=doc,
+            key_outputs=key_outputs,
+            dimensions=dims,
+            constants=constants,
+            stocks=stocks,
+            flows=flows,
+            auxiliaries=auxes,
+            lookups=lookups,
+            presets=presets,
+            source=self.file,
+            lines=dict(self.doc.lines) if self.doc is not None else {},
+        )
+
+    def items(self, top: Mapping[str, Any], section: str, seen: dict[str, str]) -> dict[str, Any]:
+        table = self.table(top.get(section, {}), (section,))
+        for name in table:
+            path = (section, name)
+            if not _NAME.match(name):
+                raise self.fail(path, f"{name!r} is not a valid name", "use letters, digits and _")
+            if is_reserved(name):
+                raise self.fail(
+                    path, f"{name!r} is reserved (a builtin, a keyword or starts with _)"
+                )
+            if name == NODE_DIM:
+                raise self.fail(path, f"{name!r} is reserved for the org-graph dimension")
+            if name in seen:
+                raise self.fail(path, f"{name!r} is already defined under [{seen[name]}]")
+            seen[name] = section
+        return dict(table)
+
+    def read_time(self, t: Mapping[str, Any]) -> TimeSpec:
+        self.keys(t, _KEYS["time"], ("time",))
+        vals = {
+            k: self.number(t[k], ("time", k)) for k in ("start", "stop", "dt", "save_per") if k in t
+        }
+        spec = TimeSpec(
+            start=vals.get("start", 0.0),
+            stop=vals.get("stop", 100.0),
+            dt=vals.get("dt", 1.0),
+            save_per=vals.get("save_per"),
+            method=self.text(t["method"], ("time", "method")) if "method" in t else None,
+        )
+        if spec.dt <= 0:
+            raise self.fail(("time", "dt"), "must be positive")
+        if spec.stop <= spec.start:
+            raise self.fail(("time", "stop"), "must be after start")
+        if spec.save_per is not None and spec.save_per <= 0:
+            raise self.fail(("time", "save_per"), "must be positive")
+        return spec
+
+    def read_dimensions(self, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        dims: dict[str, tuple[str, ...]] = {}
+        for name, elems in table.items():
+            path = ("dimensions", name)
+            if name == NODE_DIM:
+                raise self.fail(
+                    path, "the dimension 'node' is reserved: its elements come from the network"
+                )
+            if not _NAME.match(name):
+                raise self.fail(path, f"{name!r} is not a valid dimension name")
+            els = self.names(elems, path)
+            if not els:
+                raise self.fail(path, "a dimension needs at least one element")
+            for e in els:
+                if not _NAME.match(e):
+                    raise self.fail(path, f"element {e!r} is not a valid name")
+            if len(set(els)) != len(els):
+                raise self.fail(path, "elements must be unique")
+            dims[name] = els
+        return dims
+
+    def read_dims(
+        self, v: Mapping[str, Any], path: tuple[str, ...], dims: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        d = self.names(v.get("dims", []), (*path, "dims"))
+        for name in d:
+            if name != NODE_DIM and name not in dims:
+                raise self.fail(
+                    (*path, "dims"),
+                    f"unknown dimension {name!r}",
+                    did_you_mean(name, [*dims, NODE_DIM]) or "declare it under [dimensions]",
+                )
+        if len(set(d)) != len(d):
+            raise self.fail((*path, "dims"), "a dimension is listed twice")
+        return d
+
+    def equation(
+        self, value: Any, path: tuple[str, ...], d: tuple[str, ...], dims: Mapping[str, Any]
+    ) -> Equation:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return repr(float(value))
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping):
+            if len(d) != 1 or d[0] == NODE_DIM:
+                raise self.fail(
+                    path, "per-element equations need exactly one declared dimension (not node)"
+                )
+            elements = dims[d[0]]
+            out: dict[str, str] = {}
+            for el in elements:
+                if el not in value:
+                    raise self.fail(path, f"no equation for element {el!r}")
+            for el, eq in value.items():
+                if el not in elements:
+                    raise self.fail(
+                        (*path, el),
+                        f"{el!r} is not an element of {d[0]!r}",
+                        did_you_mean(el, elements),
+                    )
+                if isinstance(eq, int | float) and not isinstance(eq, bool):
+                    eq = repr(float(eq))
+                out[el] = self.text(eq, (*path, el))
+            return out
+        raise self.fail(path, f"must be an equation (text or number), not {_typename(value)}")
+
+    def read_constant(self, name: str, v: Any, dims: Mapping[str, Any]) -> Constant:
+        path = ("constants", name)
+        if not isinstance(v, Mapping):
+            v = {"value": v}
+        self.keys(v, _KEYS["constants"], path)
+        if "value" not in v:
+            raise self.fail(path, "missing key 'value'")
+        d = self.read_dims(v, path, dims)
+        value = self.value(v["value"], (*path, "value"), d, dims)
+        lo = self.number(v["min"], (*path, "min")) if "min" in v else None
+        hi = self.number(v["max"], (*path, "max")) if "max" in v else None
+        if lo is not None and hi is not None and lo > hi:
+            raise self.fail((*path, "min"), f"min {lo:g} is above max {hi:g}")
+        c = Constant(
+            name=name,
+            value=value,
+            dims=d,
+            units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+            min=lo,
+            max=hi,
+        )
+        check_bounds(c, c.value, lambda what, hint: self.fail((*path, "value"), what, hint))
+        return c
+
+    def value(
+        self, raw: Any, path: tuple[str, ...], d: tuple[str, ...], dims: Mapping[str, Any]
+    ) -> Value:
+        if not d:
+            return self.number(raw, path)
+        if NODE_DIM in d:
+            if len(d) > 1 or isinstance(raw, list | Mapping):
+                raise self.fail(path, "a node constant takes one number for every node")
+            return self.number(raw, path)
+        if len(d) > 1:
+            if isinstance(raw, list | Mapping):
+                raise self.fail(path, "a constant with several dimensions takes one number")
+            return self.number(raw, path)
+        elements = dims[d[0]]
+        if isinstance(raw, Mapping):
+            for el in raw:
+                if el not in elements:
+                    raise self.fail(
+                        (*path, el),
+                        f"{el!r} is not an element of {d[0]!r}",
+                        did_you_mean(el, elements),
+                    )
+            missing = [el for el in elements if el not in raw]
+            if missing:
+                raise self.fail(path, f"no value for element(s) {', '.join(missing)}")
+            return tuple(self.number(raw[el], (*path, el)) for el in elements)
+        if isinstance(raw, list):
+            if len(raw) != len(elements):
+                raise self.fail(
+                    path, f"has {len(raw)} values, dimension {d[0]!r} has {len(elements)} elements"
+                )
+            return tuple(self.number(x, path) for x in raw)
+        return self.number(raw, path)
+
+    def read_stock(self, name: str, v: Any, dims: Mapping[str, Any]) -> Stock:
+        path = ("stocks", name)
+        v = self.table(v, path)
+        self.keys(v, _KEYS["stocks"], path)
+        if "initial" not in v:
+            raise self.fail(path, "missing key 'initial'", 'e.g. initial = "100"')
+        d = self.read_dims(v, path, dims)
+        return Stock(
+            name=name,
+            initial=self.equation(v["initial"], (*path, "initial"), d, dims),
+            inflows=self.names(v.get("inflows", []), (*path, "inflows")),
+            outflows=self.names(v.get("outflows", []), (*path, "outflows")),
+            dims=d,
+            units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+            non_negative=self.boolean(v.get("non_negative", False), (*path, "non_negative")),
+        )
+
+    def read_flow(self, name: str, v: Any, dims: Mapping[str, Any]) -> Flow:
+        path = ("flows", name)
+        v = self.table(v, path)
+        self.keys(v, _KEYS["flows"], path)
+        if "equation" not in v:
+            raise self.fail(path, "missing key 'equation'")
+        d = self.read_dims(v, path, dims)
+        return Flow(
+            name=name,
+            equation=self.equation(v["equation"], (*path, "equation"), d, dims),
+            dims=d,
+            units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+            non_negative=self.boolean(v.get("non_negative", False), (*path, "non_negative")),
+        )
+
+    def read_aux(self, name: str, v: Any, dims: Mapping[str, Any]) -> Auxiliary:
+        path = ("auxiliaries", name)
+        if isinstance(v, str):
+            v = {"equation": v}
+        v = self.table(v, path)
+        self.keys(v, _KEYS["auxiliaries"], path)
+        if "equation" not in v:
+            raise self.fail(path, "missing key 'equation'")
+        d = self.read_dims(v, path, dims)
+        return Auxiliary(
+            name=name,
+            equation=self.equation(v["equation"], (*path, "equation"), d, dims),
+            dims=d,
+            units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+        )
+
+    def read_lookup(self, name: str, v: Any) -> Lookup:
+        path = ("lookups", name)
+        v = self.table(v, path)
+        self.keys(v, _KEYS["lookups"], path)
+        pts = v.get("points")
+        if not isinstance(pts, list) or len(pts) < 2:
+            raise self.fail((*path, "points"), "needs a list of at least two [x, y] points")
+        xs: list[float] = []
+        ys: list[float] = []
+        for i, p in enumerate(pts):
+            if not isinstance(p, list) or len(p) != 2:
+                raise self.fail((*path, "points"), f"point {i + 1} must be a pair [x, y]")
+            xs.append(self.number(p[0], (*path, "points")))
+            ys.append(self.number(p[1], (*path, "points")))
+        if any(b <= a for a, b in itertools.pairwise(xs)):
+            raise self.fail((*path, "points"), "x values must increase strictly")
+        return Lookup(
+            name=name,
+            xs=tuple(xs),
+            ys=tuple(ys),
+            units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+        )
+
+    def read_presets(
+        self, table: Mapping[str, Any], constants: Mapping[str, Constant]
+    ) -> dict[str, dict[str, Preset]]:
+        out: dict[str, dict[str, Preset]] = {}
+        for group, alts in table.items():
+            gpath = ("presets", group)
+            alts = self.table(alts, gpath)
+            if not alts:
+                raise self.fail(gpath, "a preset group needs at least one preset")
+            out[group] = {}
+            for pname, p in alts.items():
+                path = (*gpath, pname)
+                p = self.table(p, path)
+                self.keys(p, _KEYS["preset"], path)
+                vals = self.table(p.get("values", {}), (*path, "values"))
+                values: dict[str, Value] = {}
+                for cname, raw in vals.items():
+                    vpath = (*path, "values", cname)
+                    if cname not in constants:
+                        raise self.fail(
+                            vpath, f"{cname!r} is not a constant", did_you_mean(cname, constants)
+                        )
+                    c = constants[cname]
+                    values[cname] = self.value(raw, vpath, c.dims, self.data.get("dimensions", {}))
+                    check_bounds(
+                        c, values[cname], lambda what, hint, vp=vpath: self.fail(vp, what, hint)
+                    )
+                out[group][pname] = Preset(
+                    group=group,
+                    name=pname,
+                    values=values,
+                    doc=self.text(p.get("doc", ""), (*path, "doc")),
+                    source=self.text(p.get("source", ""), (*path, "source")),
+                )
+        return out
+
+
+def check_bounds(c: Constant, value: Any, fail: Any) -> None:
+    """Raise ``fail(what, hint)`` if any number in ``value`` lies outside ``c``'s bounds."""
+    vals = value if isinstance(value, tuple) else (value,)
+    for x in vals:
+        if c.min is not None and x < c.min:
+            raise fail(f"{x:g} is below the minimum {c.min:g} of {c.name!r}", _range_hint(c))
+        if c.max is not None and x > c.max:
+            raise fail(f"{x:g} is above the maximum {c.max:g} of {c.name!r}", _range_hint(c))
+
+
+def _range_hint(c: Constant) -> str:
+    lo = "-inf" if c.min is None else f"{c.min:g}"
+    hi = "inf" if c.max is None else f"{c.max:g}"
+    return f"allowed range [{lo}, {hi}]"
+
+
+def _typename(value: Any) -> str:
+    return {
+        "str": "text",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "a boolean",
+        "list": "a list",
+        "dict": "a table",
+    }.get(type(value).__name__, type(value).__name__)
+
+
+def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> ModelSpec:
+    """Build a spec from the structure of a model file.
+
+    Examples
+    --------
+    >>> spec = spec_from_dict({"model": {"name": "decay", "time_units": "day"},
+    ...                        "constants": {"k": 0.1},
+    ...                        "stocks": {"x": {"initial": "1", "outflows": ["loss"]}},
+    ...                        "flows": {"loss": {"equation": "k * x"}}})
+    >>> spec.stocks["x"].outflows
+    ('loss',)
+    """
+    return _Reader(data, source, None).read()
+
+
+def spec_from_file(path: str | Path) -> ModelSpec:
+    """Read and check a TOML model file."""
+    doc = load_toml(path)
+    try:
+        return _Reader(doc.data, str(path), doc).read()
+    except SimdynError:
+        raise

@@ -1,0 +1,245 @@
+"""The :class:`Model` users hold: a spec, its documentation tables, and cached compilations."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from simdyn.errors import ModelError
+from simdyn.model.compile import CompiledModel, compile_model
+from simdyn.model.loader import did_you_mean, spec_from_dict, spec_from_file
+from simdyn.model.spec import Auxiliary, Constant, Flow, Lookup, ModelSpec, Preset, Stock
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BUILTIN_MODELS_DIR", "Model", "list_models", "load_model", "model_from_dict"]
+
+BUILTIN_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+class Model:
+    """A system-dynamics model: what it contains and how to run it.
+
+    Build one with :func:`load_model` or :func:`model_from_dict`; run it with
+    :func:`simdyn.simulate`.
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._compiled: dict[tuple[Any, ...] | None, CompiledModel] = {}
+
+    def __repr__(self) -> str:
+        s = self.spec
+        return (
+            f"<Model {s.name!r}: {len(s.stocks)} stocks, {len(s.flows)} flows, "
+            f"{len(s.auxiliaries)} auxiliaries, {len(s.constants)} constants>"
+        )
+
+    # -- contents ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.spec.name
+
+    @property
+    def time_units(self) -> str:
+        """The unit of ``TIME``."""
+        return self.spec.time_units
+
+    @property
+    def doc(self) -> str:
+        """What the model is for."""
+        return self.spec.doc
+
+    @property
+    def key_outputs(self) -> tuple[str, ...]:
+        """Variables reports show first (all stocks when the model names none)."""
+        return self.spec.key_outputs or tuple(self.spec.stocks)
+
+    @property
+    def constants(self) -> Mapping[str, Constant]:
+        """Constants (parameters) with default values, units, bounds and docs."""
+        return self.spec.constants
+
+    @property
+    def stocks(self) -> Mapping[str, Stock]:
+        """Stocks by name."""
+        return self.spec.stocks
+
+    @property
+    def flows(self) -> Mapping[str, Flow]:
+        """Flows by name."""
+        return self.spec.flows
+
+    @property
+    def auxiliaries(self) -> Mapping[str, Auxiliary]:
+        """Auxiliaries by name."""
+        return self.spec.auxiliaries
+
+    @property
+    def lookups(self) -> Mapping[str, Lookup]:
+        """Graphical functions by name."""
+        return self.spec.lookups
+
+    @property
+    def dimensions(self) -> Mapping[str, tuple[str, ...]]:
+        """Declared dimensions and their elements (``node`` comes from the network)."""
+        return self.spec.dimensions
+
+    @property
+    def presets(self) -> Mapping[str, Mapping[str, Preset]]:
+        """Preset groups (for example ``style``) and their named parameter sets."""
+        return self.spec.presets
+
+    @cached_property
+    def variables(self) -> tuple[str, ...]:
+        """Names of every stock, flow and auxiliary a run can save."""
+        return (*self.spec.stocks, *self.spec.flows, *self.spec.auxiliaries)
+
+    def describe(self) -> pd.DataFrame:
+        """One row per variable: kind, units, dims, value or equation, doc, source."""
+        import pandas as pd
+
+        rows: list[dict[str, Any]] = []
+        for kind, table in (
+            ("constant", self.spec.constants),
+            ("stock", self.spec.stocks),
+            ("flow", self.spec.flows),
+            ("auxiliary", self.spec.auxiliaries),
+        ):
+            for name, v in table.items():
+                if isinstance(v, Constant):
+                    definition: Any = v.value
+                elif isinstance(v, Stock):
+                    definition = v.initial
+                else:
+                    definition = v.equation
+                rows.append(
+                    {
+                        "name": name,
+                        "kind": kind,
+                        "units": v.units,
+                        "dims": ", ".join(v.dims),
+                        "definition": definition,
+                        "doc": v.doc,
+                        "source": v.source,
+                    }
+                )
+        return pd.DataFrame(rows).set_index("name")
+
+    # -- variants ---------------------------------------------------------------------------
+    def replace(
+        self,
+        *,
+        equations: Mapping[str, str] | None = None,
+        constants: Mapping[str, Any] | None = None,
+    ) -> Model:
+        """A new model with some definitions changed.
+
+        Parameters
+        ----------
+        equations
+            New equations for constants (which become auxiliaries, e.g. a time schedule), for
+            auxiliaries or for flows.
+        constants
+            New default values for constants.
+
+        Examples
+        --------
+        >>> m = load_model("teacup")
+        >>> hot = m.replace(equations={"room_temperature": "70 + STEP(10, 5)"})
+        >>> "room_temperature" in hot.auxiliaries
+        True
+        """
+        spec = self.spec
+        consts = dict(spec.constants)
+        auxes = dict(spec.auxiliaries)
+        flows = dict(spec.flows)
+        for name, value in (constants or {}).items():
+            if name not in consts:
+                raise ModelError(
+                    f"{name!r} is not a constant of {spec.name!r}",
+                    where=f"constants.{name}",
+                    hint=did_you_mean(name, consts),
+                )
+            consts[name] = dataclasses.replace(consts[name], value=value)
+        for name, eq in (equations or {}).items():
+            if name in consts:
+                c = consts.pop(name)
+                auxes[name] = Auxiliary(name, eq, c.dims, c.units, c.doc, c.source)
+            elif name in auxes:
+                auxes[name] = dataclasses.replace(auxes[name], equation=eq)
+            elif name in flows:
+                flows[name] = dataclasses.replace(flows[name], equation=eq)
+            else:
+                raise ModelError(
+                    f"{name!r} is not a constant, auxiliary or flow of {spec.name!r}",
+                    where=f"equations.{name}",
+                    hint=did_you_mean(name, [*consts, *auxes, *flows]),
+                )
+        presets = {
+            g: {
+                n: dataclasses.replace(p, values={k: v for k, v in p.values.items() if k in consts})
+                for n, p in alts.items()
+            }
+            for g, alts in spec.presets.items()
+        }
+        return Model(
+            dataclasses.replace(
+                spec, constants=consts, auxiliaries=auxes, flows=flows, presets=presets
+            )
+        )
+
+    # -- compilation ------------------------------------------------------------------------
+    def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
+        """The compiled form for a given node list (cached)."""
+        key = tuple(nodelist) if nodelist is not None else None
+        cm = self._compiled.get(key)
+        if cm is None:
+            cm = compile_model(self.spec, nodelist=nodelist)
+            self._compiled[key] = cm
+        return cm
+
+
+def list_models() -> list[str]:
+    """Names of the built-in models.
+
+    Examples
+    --------
+    >>> "teacup" in list_models()
+    True
+    """
+    return sorted(p.stem for p in BUILTIN_MODELS_DIR.glob("*.toml"))
+
+
+def load_model(name_or_path: str | Path) -> Model:
+    """Load a built-in model by name, or a model file by path.
+
+    Examples
+    --------
+    >>> load_model("teacup").constants["characteristic_time"].value
+    10.0
+    """
+    if isinstance(name_or_path, Model):
+        return name_or_path
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == "" and "/" not in text and "\\" not in text:
+        builtin = BUILTIN_MODELS_DIR / f"{text}.toml"
+        if builtin.is_file():
+            return Model(spec_from_file(builtin))
+        raise ModelError(
+            f"no built-in model named {text!r}",
+            hint=did_you_mean(text, list_models())
+            or f"built-in models: {', '.join(list_models())}",
+        )
+    return Model(spec_from_file(path))
+
+
+def model_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Model:
+    """Build a model in Python from the same structure as a model file."""
+    return Model(spec_from_dict(data, source=source))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -236,16 +237,13 @@ def _flat_params(plan: RunPlan) -> dict[str, float]:
 
 
 def _build_network(sc: Scenario) -> Any:
-    from simdyn import network as net
+    from simdyn.network.graphs import org_graph as builder
 
     assert sc.network is not None
-    builder = net.org_graph
     accepted = set(inspect.signature(builder).parameters) - {"seed"}
     for key in sc.network:
         if key not in accepted:
             file, line, where = sc.locate(("network", key))
-            import difflib
-
             close = difflib.get_close_matches(key, sorted(accepted), n=1)
             raise ScenarioError(
                 "unknown network setting",

@@ -1,0 +1,159 @@
+"""Write results to disk, atomically.
+
+:func:`atomic_directory` builds an output folder under a temporary name next to the target
+and renames it into place only when everything in it has been written, so a reader never
+sees half a result: an existing target is replaced only after the new folder is complete,
+and a failed write leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["atomic_directory", "dataset_to_frame", "write_csv", "write_netcdf"]
+
+_TMP = ".tmp-"
+_OLD = ".old-"
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh temporary folder that becomes ``target`` when the block ends without error.
+
+    The temporary folder is a sibling of ``target`` (``.NAME.tmp-PID-XXXX``), so the final
+    rename stays on one file system. If the block raises, the temporary folder is removed and
+    ``target`` is untouched. Leftovers of a process that was killed outright (whose PID no
+    longer runs) are removed the next time the same target is written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with atomic_directory(out) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("done")
+    >>> (out / "a.txt").read_text()
+    'done'
+    """
+    target = Path(target).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}{_OLD}{os.getpid()}-", dir=target.parent)
+            )
+            os.rename(target, old / target.name)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _remove_stale(target: Path) -> None:
+    pattern = re.compile(rf"^\.{re.escape(target.name)}(?:{_TMP}|{_OLD})(\d+)-")
+    for sibling in target.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write ``dataset`` as netCDF-4, turning attributes netCDF cannot hold into text.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ds = xr.Dataset({"x": ("time", [1.0, 2.0])}, coords={"time": [0.0, 1.0]}, attrs={"ok": True})
+    >>> p = write_netcdf(ds, pathlib.Path(tempfile.mkdtemp()) / "r.nc")
+    >>> xr.open_dataset(p).attrs["ok"]
+    'True'
+    """
+    clean = dataset.copy()
+    clean.attrs = {k: _attr(v) for k, v in dataset.attrs.items() if v is not None}
+    for name in clean.variables:
+        clean[name].attrs = {k: _attr(v) for k, v in dataset[name].attrs.items() if v is not None}
+    path = Path(path)
+    clean.to_netcdf(path, engine="netcdf4")
+    return path
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | np.number):
+        return str(value)
+    return value
+
+
+def dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
+    """Flatten a result to one row per (run, time) and one column per variable (element).
+
+    A variable with model dimensions becomes one column per element, named
+    ``name[element]`` (``name[e1,e2]`` for two dimensions). The first columns are ``variant``
+    (or ``scenario``) and ``time``.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(
+    ...     {"x": (("time", "scenario"), [[1.0], [2.0]])},
+    ...     coords={"time": [0.0, 1.0], "scenario": [0]},
+    ... )
+    >>> dataset_to_frame(ds).to_dict("list")
+    {'scenario': [0, 0], 'time': [0.0, 1.0], 'x': [1.0, 2.0]}
+    """
+    label = "variant" if "variant" in dataset.coords else "scenario"
+    times = np.asarray(dataset["time"].values)
+    runs = list(dataset[label].values) if label in dataset.coords else [0]
+    columns: dict[str, Any] = {
+        label: np.repeat(np.asarray(runs), len(times)),
+        "time": np.tile(times, len(runs)),
+    }
+    for name in dataset.data_vars:
+        da = dataset[name]
+        if "time" not in da.dims or "scenario" not in da.dims:
+            continue
+        extra = [d for d in da.dims if d not in ("time", "scenario")]
+        da = da.transpose("scenario", "time", *extra)
+        values = np.asarray(da.values)
+        if not extra:
+            columns[str(name)] = values.reshape(-1)
+            continue
+        flat = values.reshape(values.shape[0] * values.shape[1], -1)
+        labels = pd.MultiIndex.from_product([list(dataset[d].values) for d in extra])
+        for k, element in enumerate(labels):
+            key = ",".join(str(e) for e in element)
+            columns[f"{name}[{key}]"] = flat[:, k]
+    return pd.DataFrame(columns)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` as CSV without its index."""
+    path = Path(path)
+    frame.to_csv(path, index=False)
+    return path

@@ -1,0 +1,209 @@
+"""Plots of simulation results; every function needs only a Dataset (and a goals table).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, so nothing here chooses a
+backend or touches pyplot's global state; save them with ``fig.savefig(...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = ["plot_comparison", "plot_timeseries", "run_labels"]
+
+_MET = "#1a9850"
+_NOT_MET = "#d73027"
+
+
+def run_labels(dataset: xr.Dataset) -> list[str]:
+    """One label per entry of ``scenario``: the ``variant`` coordinate if there is one."""
+    if "variant" in dataset.coords:
+        return [str(v) for v in dataset["variant"].values]
+    n = dataset.sizes.get("scenario", 1)
+    return [f"scenario {k}" for k in range(n)]
+
+
+def _series(dataset: xr.Dataset, name: str) -> list[tuple[str, xr.DataArray]]:
+    """``(suffix, (time, scenario) array)`` pairs: node means, one pair per other element."""
+    da = dataset[name]
+    if "node" in da.dims:
+        da = da.mean("node")
+    extra = [d for d in da.dims if d not in ("time", "scenario")]
+    if "scenario" not in da.dims:
+        da = da.expand_dims("scenario", axis=-1)
+    if not extra:
+        return [("", da.transpose("time", "scenario"))]
+    stacked = da.stack(_element=extra)
+    out = []
+    for k in range(stacked.sizes["_element"]):
+        element = stacked["_element"].values[k]
+        key = ",".join(str(e) for e in (element if isinstance(element, tuple) else (element,)))
+        out.append((f"[{key}]", stacked.isel(_element=k).transpose("time", "scenario")))
+    return out
+
+
+def plot_timeseries(
+    dataset: xr.Dataset,
+    variables: Sequence[str],
+    *,
+    goals: pd.DataFrame | None = None,
+    ncols: int = 2,
+    title: str | None = None,
+) -> Figure:
+    """Plot variables over time, one panel each, one line per run, with goal markers.
+
+    Parameters
+    ----------
+    dataset
+        Results with dimensions ``time`` and ``scenario`` (see docs/api-contract.md).
+    variables
+        Names of data variables to plot; a per-person variable is averaged over ``node``.
+    goals
+        A goals table (:func:`simdyn.scenario.evaluate_goals`): each goal on a plotted
+        variable is marked at its time and target, filled if met and hollow if not, pointing
+        up for "at least" and down for "at most".
+    ncols
+        Panels per row.
+    title
+        A title above the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(
+    ...     {"x": (("time", "scenario"), [[0.0, 1.0], [1.0, 2.0]])},
+    ...     coords={"time": [0.0, 1.0], "scenario": [0, 1]},
+    ... )
+    >>> fig = plot_timeseries(ds, ["x"])
+    >>> len(fig.axes[0].get_lines())
+    2
+    """
+    variables = list(variables)
+    ncols = max(1, min(ncols, len(variables)))
+    nrows = max(1, math.ceil(len(variables) / ncols))
+    fig = Figure(figsize=(5.2 * ncols, 3.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    labels = run_labels(dataset)
+    colors = [f"C{k % 10}" for k in range(len(labels))]
+    time_units = str(dataset.attrs.get("time_units", "time"))
+    for ax, name in zip(axes, variables, strict=False):
+        for j, (suffix, da) in enumerate(_series(dataset, name)):
+            for k, label in enumerate(labels):
+                ax.plot(
+                    da["time"].values,
+                    da.values[:, k],
+                    color=colors[k],
+                    linestyle="-" if not suffix else ["-", "--", ":", "-."][j % 4],
+                    label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
+                )
+        units = str(dataset[name].attrs.get("units", ""))
+        ax.set_title(name if not units else f"{name} [{units}]", fontsize=10)
+        ax.set_xlabel(time_units)
+        ax.grid(alpha=0.3)
+        if goals is not None and len(goals):
+            _mark_goals(ax, goals, name, labels, colors)
+        if len(labels) > 1 or any(s for s, _ in _series(dataset, name)):
+            ax.legend(fontsize=7, loc="best")
+    for ax in axes[len(variables) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _mark_goals(
+    ax: Axes, goals: pd.DataFrame, name: str, labels: list[str], colors: list[str]
+) -> None:
+    rows = goals[goals["variable"] == name]
+    for row in rows.to_dict("records"):
+        if "start" in str(row["comparison"]):
+            continue  # a relative goal has no level on this axis
+        k = labels.index(str(row["scenario"])) if str(row["scenario"]) in labels else 0
+        up = str(row["comparison"]).startswith(">")
+        met = bool(row["met"])
+        ax.plot(
+            [float(row["time"])],
+            [float(row["target"])],
+            marker="^" if up else "v",
+            markersize=9,
+            linestyle="none",
+            markeredgecolor=_MET if met else _NOT_MET,
+            markerfacecolor=colors[k] if met else "none",
+            markeredgewidth=1.8,
+        )
+        ax.axvline(float(row["time"]), color="0.7", linewidth=0.6, linestyle=":")
+
+
+def plot_comparison(
+    dataset: xr.Dataset, variables: Sequence[str], *, times: Sequence[float] | None = None
+) -> Figure:
+    """Compare runs side by side: bars of each variable at a few times.
+
+    Parameters
+    ----------
+    dataset
+        Results with ``time`` and ``scenario``.
+    variables
+        Variables to compare (element-less or node-averaged; other elements are summed).
+    times
+        Times to compare at (default: the last saved time); values between saved times are
+        interpolated.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(
+    ...     {"x": (("time", "scenario"), [[0.0, 1.0], [1.0, 2.0]])},
+    ...     coords={"time": [0.0, 1.0], "scenario": [0, 1]},
+    ... )
+    >>> len(plot_comparison(ds, ["x"]).axes[0].patches)
+    2
+    """
+    variables = list(variables)
+    t_all = np.asarray(dataset["time"].values, dtype=float)
+    times = [float(t_all[-1])] if times is None else [float(t) for t in times]
+    labels = run_labels(dataset)
+    ncols = max(1, min(3, len(variables)))
+    nrows = max(1, math.ceil(len(variables) / ncols))
+    fig = Figure(figsize=(4.4 * ncols, 3.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    width = 0.8 / max(len(labels), 1)
+    x = np.arange(len(times))
+    for ax, name in zip(axes, variables, strict=False):
+        da = dataset[name]
+        if "node" in da.dims:
+            da = da.mean("node")
+        extra = [d for d in da.dims if d not in ("time", "scenario")]
+        if extra:
+            da = da.sum(extra)
+        if "scenario" not in da.dims:
+            da = da.expand_dims("scenario", axis=-1)
+        values = np.asarray(da.transpose("time", "scenario").values, dtype=float)
+        for k, label in enumerate(labels):
+            heights = np.interp(times, t_all, values[:, k])
+            ax.bar(
+                x + (k - (len(labels) - 1) / 2) * width,
+                heights,
+                width,
+                label=label,
+                color=f"C{k % 10}",
+            )
+        ax.set_xticks(x, [f"t = {t:g}" for t in times])
+        ax.set_title(name, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    for ax in axes[len(variables) :]:
+        ax.set_visible(False)
+    return fig

@@ -1,0 +1,80 @@
+"""Write a run's outputs to a folder, atomically."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from simdyn.io import atomic_directory, dataset_to_frame, write_csv, write_netcdf
+from simdyn.report._html import make_plots, render_html
+from simdyn.scenario import ScenarioResult, ScenarioSet, compare_scenarios
+from simdyn.scenario._run import Progress
+
+__all__ = ["OUTPUT_FILES", "report_scenarios", "write_run"]
+
+OUTPUT_FILES = ("results.nc", "timeseries.csv", "goals.csv", "report.html")
+"""The files every output folder holds, besides one PNG per plot."""
+
+
+def write_run(result: ScenarioResult, out: str | os.PathLike[str]) -> Path:
+    """Write results, goals, plots and the HTML report of ``result`` into the folder ``out``.
+
+    The folder is written under a temporary name and renamed into place when complete; an
+    existing ``out`` is replaced only then (see :func:`simdyn.io.atomic_directory`).
+
+    Files: ``results.nc`` (every variable, with the scenario text and the simdyn version in
+    its attributes), ``timeseries.csv``, ``goals.csv``, one ``.png`` per plot and
+    ``report.html`` (self-contained).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+    """
+    target = Path(out)
+    with atomic_directory(target) as tmp:
+        write_netcdf(result.dataset, tmp / "results.nc")
+        write_csv(dataset_to_frame(result.dataset), tmp / "timeseries.csv")
+        write_csv(result.goals, tmp / "goals.csv")
+        plots = make_plots(result)
+        for plot in plots:
+            (tmp / f"{plot.name}.png").write_bytes(plot.png)
+        (tmp / "report.html").write_text(render_html(result, plots), encoding="utf-8")
+    return target / "report.html"
+
+
+def report_scenarios(
+    sources: Sequence[str | os.PathLike[str] | ScenarioSet],
+    *,
+    out: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None = None,
+    variants: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Run scenario files side by side and write their report folder.
+
+    This is what ``simdyn run`` and ``simdyn compare`` do: :func:`simdyn.scenario.compare_scenarios`
+    followed by :func:`write_run`.
+
+    Parameters
+    ----------
+    sources
+        Scenario files (each run with its variants).
+    out
+        The output folder.
+    overrides
+        Values that win over every file and variant (``--set``).
+    variants
+        Variant names to run (default: all, including the base scenario).
+    progress
+        ``progress(done, total, label)`` callback.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+    """
+    result = compare_scenarios(sources, overrides=overrides, variants=variants, progress=progress)
+    return write_run(result, out)

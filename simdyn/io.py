@@ -50,6 +50,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     _remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-", dir=target.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())
         yield tmp
         if target.exists():
             old = Path(
@@ -63,6 +64,12 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove_stale(target: Path) -> None:

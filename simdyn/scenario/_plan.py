@@ -12,9 +12,10 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from simdyn.errors import ScenarioError
+from simdyn.model import Model
 from simdyn.scenario._schema import (
     CustomStyle,
     Goal,
@@ -27,31 +28,13 @@ from simdyn.scenario._schema import (
     TimeSettings,
 )
 
-__all__ = ["AppliedPolicy", "ModelLike", "RunPlan", "plan_run"]
+__all__ = ["AppliedPolicy", "RunPlan", "plan_run"]
 
 STYLE_GROUP = "style"
 NODE_DIM = "node"
 _ELEMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z0-9_]+)\]$")
 
 Value = float | tuple[float, ...]
-
-
-class ModelLike(Protocol):
-    """What scenario checks need from a model (see docs/api-contract.md)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def constants(self) -> Mapping[str, Any]: ...
-    @property
-    def presets(self) -> Mapping[str, Mapping[str, Any]]: ...
-    @property
-    def dimensions(self) -> Mapping[str, tuple[str, ...]]: ...
-    @property
-    def variables(self) -> Any: ...
-    @property
-    def time(self) -> Any: ...
-    def replace(self, *, equations: Mapping[str, Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +68,7 @@ class RunPlan:
     """Everything :func:`simdyn.simulate` needs for one scenario, checked against the model."""
 
     scenario: Scenario
-    model: Any
+    model: Model
     params: Mapping[str, Value]
     time: TimeSettings
     policies: tuple[AppliedPolicy, ...]
@@ -95,7 +78,7 @@ class RunPlan:
     save: tuple[str, ...] = ()
 
 
-def plan_run(scenario: Scenario, model: ModelLike) -> RunPlan:
+def plan_run(scenario: Scenario, model: Model) -> RunPlan:
     """Check ``scenario`` against ``model`` and work out the run's arguments.
 
     Raises
@@ -176,7 +159,7 @@ def plan_run(scenario: Scenario, model: ModelLike) -> RunPlan:
         taken[a.param] = a.name
 
     equations = _equations(applied, values, model)
-    run_model: Any = model.replace(equations=equations) if equations else model
+    run_model = model.replace(equations=equations) if equations else model
     scheduled = set(equations)
     params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
     changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
@@ -229,8 +212,8 @@ def _hint(word: str, options: Any) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
-def _effective_time(scenario: Scenario, model: ModelLike, loc: _Locator) -> TimeSettings:
-    mt = model.time
+def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSettings:
+    mt = model.spec.time
     st = scenario.time
     try:
         return TimeSettings(
@@ -246,7 +229,7 @@ def _effective_time(scenario: Scenario, model: ModelLike, loc: _Locator) -> Time
 
 
 def _constant_ref(
-    key: str, model: ModelLike, loc: _Locator, path: tuple[str | int, ...], section: str
+    key: str, model: Model, loc: _Locator, path: tuple[str | int, ...], section: str
 ) -> tuple[str, str | None]:
     match = _ELEMENT.match(key)
     name, element = (match.group(1), match.group(2)) if match else (key, None)
@@ -269,14 +252,14 @@ def _constant_ref(
     return name, element
 
 
-def _index(model: ModelLike, name: str, element: str | None) -> int:
+def _index(model: Model, name: str, element: str | None) -> int:
     if element is None:
         return 0
     return tuple(model.dimensions[model.constants[name].dims[0]]).index(element)
 
 
 def _set_value(
-    model: ModelLike,
+    model: Model,
     name: str,
     element: str | None,
     raw: ParamValue,
@@ -318,7 +301,7 @@ def _set_value(
 
 
 def _check_range(
-    model: ModelLike, name: str, value: Value, loc: _Locator, path: tuple[str | int, ...]
+    model: Model, name: str, value: Value, loc: _Locator, path: tuple[str | int, ...]
 ) -> None:
     const = model.constants[name]
     lo, hi = const.min, const.max
@@ -334,7 +317,7 @@ def _check_range(
 
 
 def _style_values(
-    style: str | CustomStyle, model: ModelLike, loc: _Locator, path: tuple[str | int, ...]
+    style: str | CustomStyle, model: Model, loc: _Locator, path: tuple[str | int, ...]
 ) -> dict[str, Value]:
     group = model.presets.get(STYLE_GROUP)
     if not group:
@@ -371,9 +354,10 @@ def _targets(policy: Step | Ramp | PiecewiseLinear) -> list[float]:
 
 
 def _equations(
-    applied: list[AppliedPolicy], values: Mapping[str, Value], model: ModelLike
-) -> dict[str, str | dict[str, str]]:
-    out: dict[str, str | dict[str, str]] = {}
+    applied: list[AppliedPolicy], values: Mapping[str, Value], model: Model
+) -> dict[str, Any]:
+    """New equations by constant: a text, or one text per element for an element schedule."""
+    out: dict[str, Any] = {}
     for a in applied:
         match = _ELEMENT.match(a.param)
         if match is None:
@@ -393,7 +377,7 @@ def _equations(
 
 def _check_goal(
     goal: Goal,
-    model: ModelLike,
+    model: Model,
     variables: tuple[str, ...],
     time: TimeSettings,
     loc: _Locator,

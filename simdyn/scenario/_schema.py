@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from simdyn.errors import ScenarioError
+from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS
 from simdyn.scenario._toml import KeyPath, Origin, locate
 
 __all__ = [
@@ -33,8 +34,8 @@ __all__ = [
     "TimeSettings",
 ]
 
-FIXED_STEP_METHODS = ("euler", "rk2", "rk4")
-METHODS = (*FIXED_STEP_METHODS, "RK23", "RK45", "DOP853", "LSODA", "BDF", "Radau")
+FIXED_STEP_METHODS = tuple(FIXED_METHODS)
+METHODS = (*FIXED_STEP_METHODS, *SCIPY_METHODS)
 
 COMPARISONS: dict[str, str] = {
     ">=": "at least",

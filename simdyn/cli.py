@@ -1,0 +1,252 @@
+"""The ``simdyn`` command line: a thin adapter over :mod:`simdyn.scenario` and :mod:`simdyn.report`.
+
+Each command parses its arguments, merges overrides (model defaults < scenario file < variant <
+``--set`` < ``--method``), calls one library function and turns a
+:class:`~simdyn.errors.SimdynError` into a one-line message on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+import simdyn
+from simdyn import report, scenario
+from simdyn.errors import SimdynError
+
+__all__ = ["EXIT_BAD_INPUT", "cli", "main"]
+
+EXIT_BAD_INPUT = 2
+"""Exit code for a mistake in the input (the same code click uses for usage errors)."""
+
+
+class _Progress:
+    """A click progress bar over runs, created when the number of runs is known."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="simulating", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.label = f"simulating {label}" if done < total else "writing report"
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Report a :class:`SimdynError` (or an unwritable output) as one line and exit 2."""
+    try:
+        yield
+    except SimdynError as exc:
+        click.echo(" ".join(str(exc).split("\n")), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"{where}{exc.strerror or exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _overrides(sets: Sequence[str], method: str | None) -> dict[str, Any]:
+    merged = scenario.parse_assignments(sets)
+    if method is not None:
+        merged["time.method"] = method
+    return merged
+
+
+def _quiet(ctx: click.Context, quiet: bool) -> bool:
+    return quiet or bool(ctx.find_root().params.get("quiet"))
+
+
+_set_option = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value, e.g. --set demand=1.2, --set time.stop=24, "
+    "--set style=facilitative. Wins over the file and its variants. Repeatable.",
+)
+_method_option = click.option(
+    "--method",
+    metavar="M",
+    help="Integration method (euler, rk2, rk4, RK45, …); same as --set time.method=M.",
+)
+_quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(simdyn.__version__, prog_name="simdyn")
+@_quiet_option
+def cli(quiet: bool) -> None:
+    """simdyn: system-dynamics scenarios for learning organizations.
+
+    Run a scenario file and get results, plots and a goals report:
+
+        simdyn run scenarios/step_plan.toml --out runs/plan
+    """
+
+
+@cli.command()
+@click.argument(
+    "scenario_file", metavar="[SCENARIO]", required=False, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: runs/<scenario name>). Replaced only when the run is complete.",
+)
+@_set_option
+@_method_option
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this variant ('base' for the scenario without variants). Repeatable.",
+)
+@_quiet_option
+@click.pass_context
+def run(
+    ctx: click.Context,
+    scenario_file: Path | None,
+    out: Path | None,
+    sets: tuple[str, ...],
+    method: str | None,
+    variants: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Run SCENARIO (default: the built-in step-plan scenario) and write its report.
+
+    The output folder holds results.nc, timeseries.csv, goals.csv, PNG plots and report.html.
+    """
+    source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
+    target = out if out is not None else Path("runs") / source.stem
+    _report([source], target, sets, method, variants, _quiet(ctx, quiet))
+
+
+@cli.command()
+@click.argument(
+    "scenario_files",
+    metavar="SCENARIO...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs") / "compare",
+    show_default=True,
+    help="Output folder.",
+)
+@_set_option
+@_method_option
+@_quiet_option
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    scenario_files: tuple[Path, ...],
+    out: Path,
+    sets: tuple[str, ...],
+    method: str | None,
+    quiet: bool,
+) -> None:
+    """Run several scenario files (with their variants) side by side in one report."""
+    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet))
+
+
+def _report(
+    sources: Sequence[Path],
+    out: Path,
+    sets: Sequence[str],
+    method: str | None,
+    variants: Sequence[str],
+    quiet: bool,
+) -> None:
+    progress = _Progress(enabled=not quiet)
+    with _user_errors():
+        try:
+            path = report.report_scenarios(
+                list(sources),
+                out=out,
+                overrides=_overrides(sets, method),
+                variants=list(variants) or None,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    if not quiet:
+        click.echo(f"report: {path}")
+
+
+@cli.command()
+@click.argument(
+    "scenario_files",
+    metavar="SCENARIO...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+)
+@_set_option
+@_quiet_option
+@click.pass_context
+def validate(
+    ctx: click.Context, scenario_files: tuple[Path, ...], sets: tuple[str, ...], quiet: bool
+) -> None:
+    """Check scenario files against their models without running them.
+
+    Every file is checked; each problem is printed as one line, and the exit code is 2 if
+    any file has one.
+    """
+    failed = False
+    for path in scenario_files:
+        try:
+            with _user_errors():
+                checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
+        except SystemExit:
+            failed = True
+            continue
+        if not _quiet(ctx, quiet):
+            n = len(checked.variants)
+            click.echo(
+                f"ok: {path}" + (f" (base + {n} variant{'s' if n != 1 else ''})" if n else "")
+            )
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+def models() -> None:
+    """List the built-in models."""
+    with _user_errors():
+        click.echo(report.list_models_text())
+
+
+@cli.command()
+@click.argument("model")
+def show(model: str) -> None:
+    """Describe MODEL (a built-in name or a model file): variables, units, styles, interventions."""
+    with _user_errors():
+        click.echo(report.describe_model(model))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``simdyn`` console script."""
+    command: Callable[..., Any] = cli
+    command(args=list(argv) if argv is not None else None, prog_name="simdyn")

@@ -169,8 +169,10 @@ def averaging_matrix(
     A = adjacency_matrix(G, nodelist=nodelist, weight=weight)
     s = np.asarray(A.sum(axis=1)).ravel()
     isolated = s == 0
-    inv = np.where(isolated, 0.0, 1.0 / np.where(isolated, 1.0, s))
-    W = sp.csr_array(sp.diags_array(inv) @ A + sp.diags_array(isolated.astype(np.float64)))
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    denom = np.where(isolated, 1.0, s)[rows]
+    scaled = sp.csr_array((np.asarray(A.data) / denom, A.indices, A.indptr), shape=A.shape)
+    W = sp.csr_array(scaled + sp.diags_array(isolated.astype(np.float64)))
     W.eliminate_zeros()
     W.sort_indices()
     return W

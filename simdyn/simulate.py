@@ -7,18 +7,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import xarray as xr
 
 from simdyn._rng import Seed
 from simdyn._types import FloatArray
-from simdyn.errors import IntegrationError, ScenarioError
+from simdyn.errors import ScenarioError
 from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
-from simdyn.model.compile import CompiledModel
+from simdyn.model.compile import Bound, CompiledModel
 from simdyn.model.functions import BindContext
 from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
 from simdyn.model.model import Model, load_model
 from simdyn.model.spec import Constant
+from simdyn.network import GraphOperators
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
 
@@ -318,8 +320,8 @@ def simulate(
     2
     """
     model = load_model(model) if not isinstance(model, Model) else model
-    nodelist = _nodelist(network)
-    cm = model.compile(nodelist)
+    ops = _operators(network)
+    cm = model.compile(ops.nodelist if ops is not None else None)
     tspec = model.spec.time
     t0 = float(tspec.start if start is None else start)
     t1 = float(tspec.stop if stop is None else stop)
@@ -375,12 +377,18 @@ def simulate(
     else:
         root = np.random.SeedSequence(seed)
     fixed = method in FIXED_METHODS
+    if cm.events and not fixed:
+        raise ScenarioError(
+            f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
+            where="method",
+            hint="use a fixed-step method: euler, rk2 or rk4",
+        )
     for lo in range(0, n, size):
         hi = min(n, lo + size)
         ctx = BindContext(
             n_scenarios=hi - lo,
             dim_sizes=cm.dim_sizes,
-            network=network,
+            network=ops,
             rng=None,
             extra={"seed": root, "scenarios": slice(lo, hi)},
         )
@@ -413,6 +421,7 @@ def simulate(
                 tableau=FIXED_METHODS[method],
                 on_save=on_save,
                 clamp_rows=cm.nonneg_rows,
+                post_step=_event_hook(cm, bound, root, lo, hi, grid.dt),
             )
         else:
             st = integrate_scipy(
@@ -434,18 +443,39 @@ def simulate(
     return _to_dataset(model, cm, grid, method, out, p, status, n)
 
 
-def _nodelist(network: Any) -> list[Any] | None:
-    if network is None:
+def _operators(network: Any) -> GraphOperators | None:
+    if network is None or isinstance(network, GraphOperators):
+        return network
+    if isinstance(network, nx.Graph):
+        return GraphOperators.from_graph(network)
+    raise ScenarioError(
+        f"network must be a networkx graph or GraphOperators, not {type(network).__name__}",
+        where="network",
+    )
+
+
+def _event_hook(
+    cm: CompiledModel, bound: Bound, root: np.random.SeedSequence, lo: int, hi: int, dt: float
+) -> Callable[[float, FloatArray], None] | None:
+    """Apply the model's random events after each step; scenario ``k`` draws from stream ``k``."""
+    events = bound.events
+    if events is None:
         return None
-    nodelist = getattr(network, "nodelist", None)
-    if nodelist is not None:
-        return list(nodelist)
-    nodes = getattr(network, "nodes", None)
-    if nodes is None:
-        raise IntegrationError(
-            "network must be a networkx graph or have a nodelist", where="network"
-        )
-    return list(nodes)
+    gens = [
+        np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)))
+        for k in range(lo, hi)
+    ]
+
+    def hook(t: float, y: FloatArray) -> None:
+        for slot, (hazard, resets) in zip(cm.events, events(t, t, y), strict=True):
+            size = math.prod(slot.shape)
+            u = np.stack([g.random(size) for g in gens], axis=-1).reshape(*slot.shape, len(gens))
+            fire = u < -np.expm1(-np.maximum(hazard, 0.0) * dt)
+            for stock, value in zip(slot.resets, resets, strict=True):
+                view = y[stock.start : stock.stop].reshape(*stock.shape, len(gens))
+                np.copyto(view, np.broadcast_to(value, view.shape), where=fire)
+
+    return hook
 
 
 def _to_dataset(

@@ -58,6 +58,7 @@ def integrate_fixed(
     tableau: ButcherTableau,
     on_save: OnSave,
     clamp_rows: IntArray | None = None,
+    post_step: Callable[[float, FloatArray], None] | None = None,
 ) -> Status:
     """Integrate ``dy/dt = rhs(t, ts, y)`` from ``start`` for ``n_steps`` steps of ``dt``.
 
@@ -74,6 +75,9 @@ def integrate_fixed(
         The explicit Runge–Kutta method.
     clamp_rows
         State rows that may not go below zero.
+    post_step
+        ``post_step(t, y)`` may change ``y`` in place after each step (discrete events), before
+        the state is checked and saved.
 
     Returns
     -------
@@ -107,6 +111,8 @@ def integrate_fixed(
             if clamp is not None:
                 y[clamp] = np.maximum(y[clamp], 0.0)
             t_next = start + (i + 1) * dt
+            if post_step is not None:
+                post_step(t_next, y)
             status.check(t_next, y)
             if (i + 1) % save_every == 0:
                 on_save(k_saved, t_next, y)

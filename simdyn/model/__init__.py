@@ -1,5 +1,6 @@
 """Models: the spec (data), the TOML loader, compilation to a batched right-hand side."""
 
+from simdyn.model import network_functions as _network_functions  # registers the builtins
 from simdyn.model.compile import CompiledModel, VarInfo, compile_model
 from simdyn.model.functions import BindContext, Function, register_function
 from simdyn.model.loader import NODE_DIM, spec_from_dict, spec_from_file
@@ -14,6 +15,8 @@ from simdyn.model.spec import (
     Stock,
     TimeSpec,
 )
+
+del _network_functions
 
 __all__ = [
     "NODE_DIM",

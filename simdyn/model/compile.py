@@ -59,13 +59,28 @@ class StockSlot:
     hidden: bool
 
 
+@dataclass(frozen=True)
+class EventSlot:
+    """A compiled event: the stocks it resets, in the order ``Bound.events`` returns values."""
+
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    resets: tuple[StockSlot, ...]
+
+
 @dataclass
 class Bound:
-    """A compiled model bound to parameter arrays for one chunk of scenarios."""
+    """A compiled model bound to parameter arrays for one chunk of scenarios.
+
+    ``events(t, ts, y)`` returns, per event, ``(hazard, reset_values)`` evaluated at state ``y``
+    (``None`` when the model has no events).
+    """
 
     y0: FloatArray
     rhs: Rhs
     observe: Observe
+    events: Callable[[float, float, FloatArray], tuple[Any, ...]] | None = None
 
 
 @dataclass
@@ -99,6 +114,7 @@ class CompiledModel:
     source: str
     functions: tuple[str, ...]
     nonneg_rows: IntArray
+    events: tuple[EventSlot, ...]
     _bind: Callable[..., Any] = field(repr=False)
 
     def row_owner(self, row: int) -> str:
@@ -124,8 +140,8 @@ class CompiledModel:
         funcs = {name: FUNCTIONS[name].factory(ctx) for name in self.functions}
         init, make = self._bind(params, funcs, n_scenarios, dt, start, stop, fixed_step)
         y0, consts = init()
-        rhs, observe = make(consts)
-        return Bound(y0=y0, rhs=rhs, observe=observe)
+        rhs, observe, events = make(consts)
+        return Bound(y0=y0, rhs=rhs, observe=observe, events=events if self.events else None)
 
 
 # -- parsing and lowering ---------------------------------------------------------------------
@@ -526,11 +542,43 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
     def stock_views() -> list[str]:
         return [f"v_{s.name} = {_view(s)}" for s in slots]
 
+    # events: a hazard and reset values per event, evaluated after each step
+    event_slots: list[EventSlot] = []
+    event_returns: list[str] = []
+    slot_of = {s.name: s for s in slots}
+    for ev in spec.events.values():
+        edims = b.canonical(ev.dims)
+        texts: list[str] = []
+        for key, text in (("hazard", ev.hazard), *((f"reset.{k}", e) for k, e in ev.reset.items())):
+            path = ("events", ev.name, *key.split("."))
+            node = b.parse_eq(text, path, ev.name)
+            assert not isinstance(node, dict)
+            try:
+                c = em.emit(node)
+            except SimdynError as exc:
+                raise b.error(exc, path) from None
+            if not set(c.dims) <= set(edims):
+                raise ModelError(
+                    f"the equation has dimensions ({', '.join(c.dims)}) the event does not declare",
+                    file=spec.source,
+                    line=spec.line_of(*path),
+                    where=".".join(path),
+                )
+            texts.append(em.align(c, edims) if c.dims else c.text)
+        event_returns.append(f"({texts[0]}, ({''.join(t + ', ' for t in texts[1:])}))")
+        event_slots.append(
+            EventSlot(
+                ev.name,
+                edims,
+                tuple(dim_sizes[d] for d in edims),
+                tuple(slot_of[k] for k in ev.reset),
+            )
+        )
+
     visible = [*spec.stocks, *spec.flows, *spec.auxiliaries]
     body: list[str] = [
         "def bind(P, F, S, _DT, _START, _STOP, _FIXED):",
         *(f"    p_{c} = P[{c!r}]" for c in spec.constants),
-        *(f"    f_{f} = F[{f!r}]" for f in sorted(em.used_functions)),
         "    if _FIXED:",
         "        def _nonneg(r, s):",
         "            return np.maximum(r, -s / _DT)",
@@ -573,7 +621,15 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         assert v.eq is not None
         body += ["            " + line for line in assign(v, v.eq, v.owner)]
     body.append(f"            return ({''.join(f'v_{n}, ' for n in visible)})")
-    body += ["        return rhs, observe", "    return init, make", ""]
+    body += ["        def events(t, ts, y):", "            _S = y.shape[-1]"]
+    body += ["            " + line for line in stock_views()]
+    for n in run_order:
+        v = vars_[n]
+        assert v.eq is not None
+        body += ["            " + line for line in assign(v, v.eq, v.owner)]
+    body.append(f"            return ({''.join(r + ', ' for r in event_returns)})")
+    body += ["        return rhs, observe, events", "    return init, make", ""]
+    body[1:1] = [f"    f_{f} = F[{f!r}]" for f in sorted(em.used_functions)]
     source = "\n".join(body)
 
     namespace: dict[str, Any] = {"np": np, "_rt": runtime}
@@ -604,6 +660,7 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         source=source,
         functions=tuple(sorted(em.used_functions)),
         nonneg_rows=np.asarray(nonneg, dtype=np.int64),
+        events=tuple(event_slots),
         _bind=bind,
     )
 

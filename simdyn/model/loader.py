@@ -21,6 +21,7 @@ from simdyn.model.spec import (
     Auxiliary,
     Constant,
     Equation,
+    Event,
     Flow,
     Lookup,
     ModelSpec,
@@ -46,6 +47,7 @@ _TOP = (
     "auxiliaries",
     "lookups",
     "presets",
+    "events",
 )
 _COMMON = ("units", "doc", "source", "dims")
 _KEYS = {
@@ -57,6 +59,7 @@ _KEYS = {
     "auxiliaries": ("equation", *_COMMON),
     "lookups": ("points", "units", "doc", "source"),
     "preset": ("values", "doc", "source"),
+    "events": ("hazard", "reset", "dims", "doc", "source"),
 }
 
 
@@ -147,6 +150,10 @@ class _Reader:
         }
         lookups = {n: self.read_lookup(n, v) for n, v in self.items(top, "lookups", seen).items()}
         presets = self.read_presets(self.table(top.get("presets", {}), ("presets",)), constants)
+        events = {
+            n: self.read_event(n, v, dims, stocks)
+            for n, v in self.items(top, "events", seen).items()
+        }
 
         for i, out in enumerate(key_outputs):
             if out not in stocks and out not in flows and out not in auxes:
@@ -177,6 +184,7 @@ class _Reader:
             auxiliaries=auxes,
             lookups=lookups,
             presets=presets,
+            events=events,
             source=self.file,
             lines=dict(self.doc.lines) if self.doc is not None else {},
         )
@@ -419,6 +427,42 @@ class _Reader:
             xs=tuple(xs),
             ys=tuple(ys),
             units=self.text(v.get("units", ""), (*path, "units")),
+            doc=self.text(v.get("doc", ""), (*path, "doc")),
+            source=self.text(v.get("source", ""), (*path, "source")),
+        )
+
+    def read_event(
+        self, name: str, v: Any, dims: Mapping[str, Any], stocks: Mapping[str, Stock]
+    ) -> Event:
+        path = ("events", name)
+        v = self.table(v, path)
+        self.keys(v, _KEYS["events"], path)
+        if "hazard" not in v:
+            raise self.fail(path, "missing key 'hazard'", 'e.g. hazard = "quit_rate"')
+        reset = self.table(v.get("reset", {}), (*path, "reset"))
+        if not reset:
+            raise self.fail((*path, "reset"), "an event must reset at least one stock")
+        d = self.read_dims(v, path, dims)
+        out: dict[str, str] = {}
+        for stock, eq in reset.items():
+            rpath = (*path, "reset", stock)
+            if stock not in stocks:
+                raise self.fail(rpath, f"{stock!r} is not a stock", did_you_mean(stock, stocks))
+            if stocks[stock].dims != d:
+                raise self.fail(
+                    rpath,
+                    f"stock {stock!r} has dimensions ({', '.join(stocks[stock].dims)}), "
+                    f"the event ({', '.join(d)})",
+                    "an event resets stocks with exactly its own dimensions",
+                )
+            out[stock] = self.equation(eq, rpath, (), dims)  # type: ignore[assignment]
+        return Event(
+            name=name,
+            hazard=self.text(
+                self.equation(v["hazard"], (*path, "hazard"), (), dims), (*path, "hazard")
+            ),
+            reset=out,
+            dims=d,
             doc=self.text(v.get("doc", ""), (*path, "doc")),
             source=self.text(v.get("source", ""), (*path, "source")),
         )

@@ -14,6 +14,7 @@ __all__ = [
     "Auxiliary",
     "Constant",
     "Equation",
+    "Event",
     "Flow",
     "Lookup",
     "ModelSpec",
@@ -106,6 +107,23 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A random event that resets stocks (for example a person leaving and a novice arriving).
+
+    After every fixed step each element of ``dims`` fires with probability
+    ``1 - exp(-hazard * dt)``; where it fires, each stock in ``reset`` takes the value of its
+    equation.
+    """
+
+    name: str
+    hazard: str
+    reset: Mapping[str, str]
+    dims: tuple[str, ...] = ()
+    doc: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named set of constant values, one alternative of a preset group."""
 
@@ -132,6 +150,7 @@ class ModelSpec:
     auxiliaries: Mapping[str, Auxiliary] = field(default_factory=dict)
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     presets: Mapping[str, Mapping[str, Preset]] = field(default_factory=dict)
+    events: Mapping[str, Event] = field(default_factory=dict)
     source: str | None = None
     lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, repr=False, compare=False)
 

@@ -394,10 +394,9 @@ class _GraphMLLines:
             self.edges.setdefault(key, []).append(line)
 
     def edge_line(self, u: Any, v: Any) -> int | None:
-        for key in ((str(u), str(v)), (str(v), str(u))):
-            if key in self.edges:
-                return self.edges[key][-1]
-        return None
+        """Line of the last ``<edge>`` between ``u`` and ``v`` (either direction)."""
+        found = self.edges.get((str(u), str(v)), []) + self.edges.get((str(v), str(u)), [])
+        return max(found) if found else None
 
 
 def read_graphml(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from simdyn._toml import TomlDocument, load_toml
-from simdyn.errors import ModelError, SimdynError
+from simdyn.errors import ModelError
 from simdyn.expr import is_reserved
 from simdyn.model.spec import (
     Auxiliary,
@@ -51,7 +51,7 @@ _TOP = (
 )
 _COMMON = ("units", "doc", "source", "dims")
 _KEYS = {
-    "model": ("name", "time_units", "doc", "key_outputs"),
+    "model": ("name", "time_units", "doc", "key_outputs", "extends", "remove"),
     "time": ("start", "stop", "dt", "save_per", "method"),
     "constants": ("value", "min", "max", *_COMMON),
     "stocks": ("initial", "inflows", "outflows", "non_negative", *_COMMON),
@@ -547,9 +547,68 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Mod
 
 
 def spec_from_file(path: str | Path) -> ModelSpec:
-    """Read and check a TOML model file."""
+    """Read and check a TOML model file (following ``[model] extends``)."""
     doc = load_toml(path)
-    try:
-        return _Reader(doc.data, str(path), doc).read()
-    except SimdynError:
-        raise
+    data = _extend(doc, Path(path), ())
+    return _Reader(data, str(path), doc).read()
+
+
+#: Built-in model files, for ``extends = "name"``.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+_VARIABLE_TABLES = ("constants", "stocks", "flows", "auxiliaries", "lookups", "events")
+
+
+def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """Merge a model file over the one it ``extends``.
+
+    Each entry of the child (a variable, a preset group, a dimension, a ``[model]`` or ``[time]``
+    key) replaces the base's entry of the same name; ``[model] remove`` lists names to drop.
+    """
+    data = dict(doc.data)
+    model = data.get("model")
+    if not isinstance(model, Mapping) or "extends" not in model:
+        if isinstance(model, Mapping) and "remove" in model:
+            raise ModelError(
+                "'remove' only applies together with 'extends'",
+                file=str(path),
+                line=doc.line("model", "remove"),
+                where="model.remove",
+            )
+        return data
+    reader = _Reader(data, str(path), doc)
+    target = reader.text(model["extends"], ("model", "extends"))
+    base_path = (
+        MODELS_DIR / f"{target}.toml"
+        if "/" not in target and not target.endswith(".toml")
+        else (path.parent / target)
+    ).resolve()
+    if base_path in chain or base_path == path.resolve():
+        raise reader.fail(
+            ("model", "extends"), f"circular extends: {target!r} extends this file again"
+        )
+    if not base_path.is_file():
+        raise reader.fail(
+            ("model", "extends"),
+            f"cannot find the model {target!r} to extend",
+            "a built-in model name or a path relative to this file",
+        )
+    base_doc = load_toml(base_path)
+    base = _extend(base_doc, base_path, (*chain, path.resolve()))
+    _Reader(base, str(base_path), base_doc).read()  # the base must be valid on its own
+    merged: dict[str, Any] = {
+        k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()
+    }
+    for section, value in data.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(section), Mapping):
+            merged[section] = {**merged[section], **value}
+        else:
+            merged[section] = value
+    merged["model"] = {k: v for k, v in merged["model"].items() if k not in ("extends", "remove")}
+    for name in reader.names(model.get("remove", []), ("model", "remove")):
+        tables = [t for t in _VARIABLE_TABLES if name in merged.get(t, {})]
+        if not tables:
+            raise reader.fail(("model", "remove"), f"{name!r} is not defined in {target!r}")
+        for t in tables:
+            merged[t] = {k: v for k, v in merged[t].items() if k != name}
+    return merged

@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from simdyn.errors import ModelError
 from simdyn.model.compile import CompiledModel, compile_model
-from simdyn.model.loader import did_you_mean, spec_from_dict, spec_from_file
+from simdyn.model.loader import MODELS_DIR, did_you_mean, spec_from_dict, spec_from_file
 from simdyn.model.spec import Auxiliary, Constant, Flow, Lookup, ModelSpec, Preset, Stock
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BUILTIN_MODELS_DIR", "Model", "list_models", "load_model", "model_from_dict"]
-
-BUILTIN_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+__all__ = ["Model", "list_models", "load_model", "model_from_dict"]
 
 
 class Model:
@@ -213,7 +211,7 @@ def list_models() -> list[str]:
     >>> "teacup" in list_models()
     True
     """
-    return sorted(p.stem for p in BUILTIN_MODELS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in MODELS_DIR.glob("*.toml"))
 
 
 def load_model(name_or_path: str | Path) -> Model:
@@ -229,7 +227,7 @@ def load_model(name_or_path: str | Path) -> Model:
     text = str(name_or_path)
     path = Path(text)
     if path.suffix == "" and "/" not in text and "\\" not in text:
-        builtin = BUILTIN_MODELS_DIR / f"{text}.toml"
+        builtin = MODELS_DIR / f"{text}.toml"
         if builtin.is_file():
             return Model(spec_from_file(builtin))
         raise ModelError(

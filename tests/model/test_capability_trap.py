@@ -29,7 +29,7 @@ def golden_run():
 def test_golden_values_within_one_percent(golden_run):
     names, ds = golden_run
     for i, name in enumerate(names):
-        for week, (cap, perf) in zip((20, 40, 100), GOLDEN[name][1]):
+        for week, (cap, perf) in zip((20, 40, 100), GOLDEN[name][1], strict=True):
             got = ds.isel(scenario=i).sel(time=week)
             assert float(got.capability) == pytest.approx(cap, rel=0.01), (name, week)
             assert float(got.performance) == pytest.approx(perf, rel=0.01), (name, week)

@@ -26,6 +26,9 @@ _ENV = jinja2.Environment(
 )
 
 
+_DPI = 90
+
+
 @dataclass(frozen=True)
 class Plot:
     """A rendered figure: file stem, caption and PNG bytes."""
@@ -39,8 +42,8 @@ class Plot:
 
 def _png(fig: Figure) -> tuple[bytes, int, int]:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    width, height = (round(float(v) * 100) for v in fig.get_size_inches())
+    fig.savefig(buf, format="png", dpi=_DPI)
+    width, height = (round(float(v) * _DPI) for v in fig.get_size_inches())
     return buf.getvalue(), width, height
 
 
@@ -116,7 +119,7 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
         )
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
-        fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=3)
+        fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
         plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
     return plots
 

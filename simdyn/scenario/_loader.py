@@ -55,7 +55,7 @@ _POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("param", "at", "to", "until"),
     "ramp": ("param", "start", "end", "to"),
     "piecewise": ("param", "points"),
-    "style": ("at", "to", "transition"),
+    "style": ("at", "to", "transition", "keep"),
 }
 _GOAL_KEYS = ("variable", "time", "comparison", "value", "label", "relative_to", "enabled")
 _OVERRIDE_SOURCE = "--set"
@@ -418,6 +418,7 @@ def _policy(doc: _Doc, path: KeyPath) -> Policy | None:
             at=num("at"),
             to=_style(doc, (*path, "to")) or _missing(doc, (*path, "to")),
             transition=num("transition", required=False) or 0.0,
+            keep=_names(doc, (*path, "keep")),
             label=label,
         )
     param = _get(doc, (*path, "param"), str, required=True)
@@ -443,6 +444,11 @@ def _policy(doc: _Doc, path: KeyPath) -> Policy | None:
             )
         )
     return _make(doc, path, PiecewiseLinear, param=param, points=tuple(points), label=label)
+
+
+def _names(doc: _Doc, path: KeyPath) -> tuple[str, ...]:
+    raw = _get(doc, path, list) or []
+    return tuple(_get(doc, (*path, k), str, required=True) for k in range(len(raw)))
 
 
 def _goal(doc: _Doc, path: KeyPath) -> Goal | None:

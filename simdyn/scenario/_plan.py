@@ -32,6 +32,7 @@ __all__ = ["AppliedPolicy", "RunPlan", "plan_run"]
 
 STYLE_GROUP = "style"
 NODE_DIM = "node"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ELEMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z0-9_]+)\]$")
 
 Value = float | tuple[float, ...]
@@ -118,7 +119,17 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
     for pname, policy in scenario.policies.items():
         if isinstance(policy, StyleChange):
             new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
+            for k, kept in enumerate(policy.keep):
+                if kept not in model.constants:
+                    loc.fail(
+                        ("policies", pname, "keep", k),
+                        f"unknown parameter {kept!r}",
+                        _hint(kept, model.constants),
+                    )
+            initial_only = _initial_value_constants(model)
             for lever, to in new.items():
+                if lever in policy.keep or lever in initial_only:
+                    continue
                 _check_range(model, lever, to, loc, ("policies", pname, "to"))
                 old = values[lever]
                 if old == to:
@@ -345,6 +356,20 @@ def _style_values(
                 )
             values[lever] = v
     return values
+
+
+def _initial_value_constants(model: Model) -> set[str]:
+    """Constants named in stocks' initial equations and in no other equation."""
+
+    def names(eq: Any) -> set[str]:
+        texts = eq.values() if isinstance(eq, Mapping) else [eq]
+        return {n for text in texts for n in _IDENT.findall(str(text))}
+
+    in_initial = set().union(*(names(s.initial) for s in model.stocks.values()))
+    equations = [f.equation for f in model.flows.values()]
+    equations += [a.equation for a in model.auxiliaries.values()]
+    elsewhere = set().union(*(names(eq) for eq in equations))
+    return (in_initial - elsewhere) & set(model.constants)
 
 
 def _targets(policy: Step | Ramp | PiecewiseLinear) -> list[float]:

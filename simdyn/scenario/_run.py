@@ -118,7 +118,10 @@ def compare_scenarios(
     chosen = [(sset, sc) for sset in sets for sc in sset.select(variants)]
     plans = _plan_all([sc for _, sc in chosen])
     many_files = len(sets) > 1
-    names = [f"{_stem(sset)}/{sc.name}" if many_files else sc.name for sset, sc in chosen]
+    names = [
+        f"{_stem(sset)}/{sc.name}" if many_files and sc is not sset.base else sc.name
+        for sset, sc in chosen
+    ]
     if len(set(names)) != len(names):
         names = [f"{k}:{n}" for k, n in enumerate(names)]
     runs: list[Run] = []

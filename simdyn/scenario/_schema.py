@@ -268,6 +268,9 @@ Style: TypeAlias = str | CustomStyle
 class StyleChange:
     """Change management style at ``at``; every lever ramps to its new value over ``transition``.
 
+    Preset values that only set initial values of stocks are not levers and do not change;
+    nor do the constants named in ``keep`` (for example a demand calibration a preset carries).
+
     Examples
     --------
     >>> StyleChange(at=6, to="facilitative", transition=12).end
@@ -277,6 +280,7 @@ class StyleChange:
     at: float
     to: Style
     transition: float = 0.0
+    keep: tuple[str, ...] = ()
     label: str = ""
     kind: Literal["style"] = field(default="style", init=False)
 

@@ -43,7 +43,7 @@ def test_complete_graph_of_equal_people_reproduces_the_aggregate_model(net, agg,
 
 
 def test_random_turnover_is_seeded_per_scenario(net):
-    G = org_graph(60, seed=4)
+    G = org_graph(10, seed=4)
     kw = {"network": G, "presets": {"style": "transactional"}, "stop": 24, "save": ["node_skill"]}
     one = simdyn.simulate(net, params={"practice_seed_rate": [0.004] * 3}, seed=11, **kw)
     again = simdyn.simulate(
@@ -72,7 +72,7 @@ def test_random_turnover_averages_to_the_mean_field(net):
 
 def test_skill_becomes_unequal_under_random_turnover(net):
     ds = simdyn.simulate(
-        net, network=org_graph(80, seed=1), seed=3, stop=36, save=["skill_inequality"]
+        net, network=org_graph(12, seed=1), seed=3, stop=36, save=["skill_inequality"]
     )
     assert float(ds.skill_inequality.isel(time=0, scenario=0)) < 1e-9
     assert float(ds.skill_inequality.isel(time=-1, scenario=0)) > 0.01
@@ -100,7 +100,7 @@ def test_practice_needs_workshops(net):
     no_workshops = [0.5, 0.0, 0.3, 0.1, 0.1, 0.0]
     ds = simdyn.simulate(
         net,
-        network=org_graph(50, seed=0),
+        network=org_graph(8, seed=0),
         params={"intervention_mix": no_workshops},
         seed=0,
         stop=24,
@@ -116,4 +116,4 @@ def test_network_mode_needs_a_network(net):
 
 def test_adaptive_methods_refuse_random_events(net):
     with pytest.raises(simdyn.ScenarioError, match="fixed-step"):
-        simdyn.simulate(net, network=org_graph(20, seed=0), method="RK45", stop=12)
+        simdyn.simulate(net, network=org_graph(4, seed=0), method="RK45", stop=12)

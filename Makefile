@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= runs/default
 
-.PHONY: setup run test lint typecheck unit doctest notebooks bench clean
+.PHONY: setup run test lint typecheck unit doctest notebooks bench clean browser
 
 setup: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(BIN)/simdyn run --out $(OUT)
+
+# headless Chromium renders the HTML report in the browser test
+browser:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
 
 lint: setup
 	$(BIN)/ruff check simdyn tests benchmarks notebooks
@@ -31,7 +35,7 @@ unit: setup
 doctest: setup
 	$(BIN)/python -m pytest -q --doctest-modules simdyn -p no:cacheprovider
 
-test: lint typecheck unit doctest
+test: browser lint typecheck unit doctest
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py

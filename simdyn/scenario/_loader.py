@@ -231,7 +231,7 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"cannot read the scenario file: {exc}", file=file) from None
     data, lines = parse_toml(text, file=file)
-    origins = {(): Origin(file, None, ())}
+    origins: dict[KeyPath, Origin] = {(): Origin(file, None, ())}
     origins.update({key: Origin(file, line, key) for key, line in lines.items()})
     doc = _Doc(data, origins)
     _check_keys(doc, (), data, _TOP_KEYS)

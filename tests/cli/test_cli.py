@@ -65,7 +65,9 @@ def test_compare_passes_every_file(runner: CliRunner) -> None:
 
 
 def test_library_error_is_one_line_and_exit_2(runner: CliRunner) -> None:
-    error = ScenarioError("unknown key", file="s.toml", line=3, where="time.stpo", hint="did you mean 'stop'?")
+    error = ScenarioError(
+        "unknown key", file="s.toml", line=3, where="time.stpo", hint="did you mean 'stop'?"
+    )
     with mock.patch("simdyn.report.report_scenarios", side_effect=error):
         result = runner.invoke(cli, ["run", "s.toml"])
     assert result.exit_code == 2
@@ -74,7 +76,9 @@ def test_library_error_is_one_line_and_exit_2(runner: CliRunner) -> None:
 
 def test_validate_calls_once_per_file_and_reports_all(runner: CliRunner) -> None:
     error = ScenarioError("bad", file="b.toml", line=1)
-    with mock.patch("simdyn.scenario.validate_scenario", side_effect=[mock.Mock(variants={}), error]) as call:
+    with mock.patch(
+        "simdyn.scenario.validate_scenario", side_effect=[mock.Mock(variants={}), error]
+    ) as call:
         result = runner.invoke(cli, ["validate", "a.toml", "b.toml", "--set", "seed=2"])
     assert result.exit_code == 2
     assert [c.args for c in call.call_args_list] == [(Path("a.toml"),), (Path("b.toml"),)]
@@ -115,9 +119,13 @@ def test_models_and_show(runner: CliRunner) -> None:
     assert "no built-in model named 'learnin_org'" in missing.stderr
 
 
-def test_end_to_end_run_writes_the_report(runner: CliRunner, mini_scenario: Path, tmp_path: Path) -> None:
+def test_end_to_end_run_writes_the_report(
+    runner: CliRunner, mini_scenario: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
-    result = runner.invoke(cli, ["run", str(mini_scenario), "--out", str(out), "--set", "demand=1.3"])
+    result = runner.invoke(
+        cli, ["run", str(mini_scenario), "--out", str(out), "--set", "demand=1.3"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "report.html").is_file()
     goals = (out / "goals.csv").read_text().splitlines()
@@ -127,9 +135,13 @@ def test_end_to_end_run_writes_the_report(runner: CliRunner, mini_scenario: Path
 
 def test_end_to_end_compare(runner: CliRunner, mini_scenario: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
-    other.write_text(mini_scenario.read_text().replace('style = "directive"', 'style = "laissez_faire"'))
+    other.write_text(
+        mini_scenario.read_text().replace('style = "directive"', 'style = "laissez_faire"')
+    )
     out = tmp_path / "cmp"
-    result = runner.invoke(cli, ["compare", str(mini_scenario), str(other), "--out", str(out), "-q"])
+    result = runner.invoke(
+        cli, ["compare", str(mini_scenario), str(other), "--out", str(out), "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "comparison.png").is_file()
     assert "mini/facil" in (out / "goals.csv").read_text()

@@ -45,9 +45,14 @@ def test_failure_in_the_writer_leaves_the_old_folder(tmp_path: Path) -> None:
     target = tmp_path / "out"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
-        (tmp / "new.txt").write_text("half")
-        raise RuntimeError("disk full")
+
+    def write() -> None:
+        with atomic_directory(target) as tmp:
+            (tmp / "new.txt").write_text("half")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write()
     assert sorted(os.listdir(target)) == ["old.txt"]
     assert _siblings(target) == []
 

@@ -20,7 +20,7 @@ run: setup
 
 # headless Chromium renders the HTML report in the browser test
 browser:
-	command -v chromium || (apt-get update && apt-get install -y chromium)
+	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 lint: setup
 	$(BIN)/ruff check simdyn tests benchmarks notebooks
@@ -35,7 +35,10 @@ unit: setup
 doctest: setup
 	$(BIN)/python -m pytest -q --doctest-modules simdyn -p no:cacheprovider
 
-test: browser lint typecheck unit doctest
+notebooks: setup
+	$(BIN)/python -m pytest -q --nbmake notebooks -p no:cacheprovider
+
+test: browser lint typecheck unit doctest notebooks
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py

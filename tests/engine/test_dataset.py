@@ -149,7 +149,7 @@ def test_load_model_by_path(tmp_path: Path) -> None:
 def test_load_model_unknown_name_suggests() -> None:
     with pytest.raises(simdyn.ModelError, match="did you mean 'teacup'"):
         simdyn.load_model("teacpu")
-    with pytest.raises(simdyn.ModelError, match="built-in models: .*teacup"):
+    with pytest.raises(simdyn.ModelError, match=r"built-in models: .*teacup"):
         simdyn.load_model("zzzzzzzz")
     with pytest.raises(simdyn.SimdynError, match="not found"):
         simdyn.load_model("/nonexistent/model.toml")

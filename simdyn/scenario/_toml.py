@@ -97,7 +97,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
     --------
     >>> lines = key_lines('[[goals]]\\nvalue = 1\\n[[goals]]\\nvalue = [\\n 1,\\n 2]\\n')
     >>> lines[("goals", 1, "value")], lines[("goals", 1, "value", 1)]
-    (3, 6)
+    (4, 6)
     """
     return _Scanner(text).run()
 

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from simdyn.errors import ScenarioError
-from simdyn.scenario._schema import COMPARISONS, Goal
+from simdyn.scenario._schema import Goal
 
 __all__ = ["GOAL_COLUMNS", "evaluate_goals", "goal_series"]
 
@@ -120,8 +120,3 @@ def evaluate_goals(
             }
         )
     return pd.DataFrame(rows, columns=list(GOAL_COLUMNS))
-
-
-def describe_comparison(comparison: str) -> str:
-    """Words for a comparison operator (``">="`` → ``"at least"``)."""
-    return COMPARISONS.get(comparison.split()[0], comparison)

@@ -110,7 +110,7 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         )
 
     for key, raw in scenario.params.items():
-        name, element = _constant_ref(key, model, loc, ("params", key), "params")
+        name, element = _constant_ref(key, model, loc, ("params", key))
         value = _set_value(model, name, element, raw, values[name], loc, ("params", key))
         _check_range(model, name, value, loc, ("params", key))
         values[name] = value
@@ -146,7 +146,7 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
                 applied.append(AppliedPolicy(pname, policy.label, lever, sched, old))
             continue
         path = ("policies", pname, "param")
-        name, element = _constant_ref(policy.param, model, loc, path, "policies")
+        name, element = _constant_ref(policy.param, model, loc, path)
         current = values[name]
         if isinstance(current, tuple) and element is None:
             loc.fail(
@@ -240,7 +240,7 @@ def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSett
 
 
 def _constant_ref(
-    key: str, model: Model, loc: _Locator, path: tuple[str | int, ...], section: str
+    key: str, model: Model, loc: _Locator, path: tuple[str | int, ...]
 ) -> tuple[str, str | None]:
     match = _ELEMENT.match(key)
     name, element = (match.group(1), match.group(2)) if match else (key, None)
@@ -259,7 +259,6 @@ def _constant_ref(
                 f"{name!r} has no element {element!r}",
                 _hint(element, elements) or "one of " + ", ".join(elements),
             )
-    del section
     return name, element
 
 

@@ -19,6 +19,7 @@ Only this grammar is accepted; nothing of the text reaches Python's ``eval``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -40,7 +41,10 @@ _TOKEN = re.compile(
 )
 
 _MAX_LENGTH = 20_000
-_MAX_DEPTH = 200
+# Nesting (parentheses, calls, unary operators, IF) and operator counts are bounded so that the
+# generated numpy code stays within the limits of Python's own parser and compiler.
+_MAX_DEPTH = 50
+_MAX_OPERATORS = 2_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class _Parser:
         self.toks = _tokenize(text)
         self.i = 0
         self.depth = 0
+        self.operators = 0
 
     # -- token helpers -------------------------------------------------------------------------
     @property
@@ -104,10 +109,24 @@ class _Parser:
         found = "end of equation" if t.kind == "end" else repr(t.text)
         raise ExpressionError(f"{what}, found {found}", column=t.col)
 
+    def _binop(self, op: str, left: Node, right: Node, col: int) -> BinOp:
+        self.operators += 1
+        if self.operators > _MAX_OPERATORS:
+            raise ExpressionError(
+                f"equation has more than {_MAX_OPERATORS} operators",
+                column=col,
+                hint="split it into several auxiliaries",
+            )
+        return BinOp(op, left, right, col)
+
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise ExpressionError("equation nested too deeply", column=self.tok.col)
+            raise ExpressionError(
+                "equation nested too deeply",
+                column=self.tok.col,
+                hint="split it into several auxiliaries",
+            )
 
     # -- grammar -------------------------------------------------------------------------------
     def parse(self) -> Node:
@@ -135,14 +154,14 @@ class _Parser:
         left = self.and_()
         while self._is("kw", "OR"):
             col = self._take().col
-            left = BinOp("OR", left, self.and_(), col)
+            left = self._binop("OR", left, self.and_(), col)
         return left
 
     def and_(self) -> Node:
         left = self.not_()
         while self._is("kw", "AND"):
             col = self._take().col
-            left = BinOp("AND", left, self.not_(), col)
+            left = self._binop("AND", left, self.not_(), col)
         return left
 
     def not_(self) -> Node:
@@ -162,21 +181,21 @@ class _Parser:
             right = self.add()
             if self.tok.kind == "op" and self.tok.text in ("=", "<>", "<", ">", "<=", ">="):
                 self._fail("comparisons cannot be chained; use AND")
-            return BinOp(t.text, left, right, t.col)
+            return self._binop(t.text, left, right, t.col)
         return left
 
     def add(self) -> Node:
         left = self.mul()
         while self.tok.kind == "op" and self.tok.text in ("+", "-"):
             t = self._take()
-            left = BinOp(t.text, left, self.mul(), t.col)
+            left = self._binop(t.text, left, self.mul(), t.col)
         return left
 
     def mul(self) -> Node:
         left = self.unary()
         while self.tok.kind == "op" and self.tok.text in ("*", "/"):
             t = self._take()
-            left = BinOp(t.text, left, self.unary(), t.col)
+            left = self._binop(t.text, left, self.unary(), t.col)
         return left
 
     def unary(self) -> Node:
@@ -195,7 +214,7 @@ class _Parser:
             t = self._take()
             self._enter()
             try:
-                return BinOp("^", base, self.unary(), t.col)
+                return self._binop("^", base, self.unary(), t.col)
             finally:
                 self.depth -= 1
         return base
@@ -231,7 +250,10 @@ class _Parser:
         t = self.tok
         if t.kind == "num":
             self._take()
-            return Num(float(t.text), t.col)
+            number = float(t.text)
+            if not math.isfinite(number):
+                raise ExpressionError(f"number {t.text} is too large", column=t.col)
+            return Num(number, t.col)
         if t.kind == "name":
             self._take()
             if self._is("op", "("):
@@ -280,4 +302,9 @@ def parse(text: str) -> Node:
         raise ExpressionError(f"equation longer than {_MAX_LENGTH} characters")
     if not text.strip():
         raise ExpressionError("empty equation", hint="write a number or an expression")
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise ExpressionError(
+            "equation nested too deeply", hint="split it into several auxiliaries"
+        ) from None

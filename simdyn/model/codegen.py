@@ -50,6 +50,16 @@ _MATH1 = {
 }
 _CMP = {"=": "==", "<>": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
+_ADD = frozenset({"+", "-"})
+_MUL = frozenset({"*", "/"})
+_CHAINS = {
+    "+": _ADD,
+    "-": _ADD,
+    "*": _MUL,
+    "/": _MUL,
+    "AND": frozenset({"AND"}),
+    "OR": frozenset({"OR"}),
+}
 
 
 @dataclass
@@ -187,17 +197,34 @@ class Emitter:
             return Code(sym.code, sym.dims)
         return Code(f"{sym.code}[{', '.join(idx)}]", tuple(dims))
 
+    def _chain(self, node: BinOp, group: frozenset[str]) -> tuple[Node, list[tuple[str, Node]]]:
+        """Unroll a left-associative chain ``a op b op c ...`` of operators in ``group``."""
+        rest: list[tuple[str, Node]] = []
+        left: Node = node
+        while isinstance(left, BinOp) and left.op in group:
+            rest.append((left.op, left.right))
+            left = left.left
+        rest.reverse()
+        return left, rest
+
     def _binop(self, node: BinOp) -> Code:
+        # Chains are emitted flat (``(a + b - c)``, ``((a != 0) & (b != 0) & ...)``), without
+        # recursion, so long sums do not nest parentheses in the generated code.
+        group = _CHAINS.get(node.op)
+        if group is not None:
+            first, rest = self._chain(node, group)
+            dims, texts = self.broadcast(self.emit(first), *(self.emit(r) for _, r in rest))
+            if node.op in _ARITH:
+                body = texts[0] + "".join(
+                    f" {_ARITH[op]} {t}" for (op, _), t in zip(rest, texts[1:], strict=True)
+                )
+                return Code(f"({body})", dims)
+            joiner = " & " if node.op == "AND" else " | "
+            return Code(f"({joiner.join(f'(({t}) != 0)' for t in texts)}) * 1.0", dims)
         dims, (a, b) = self.broadcast(self.emit(node.left), self.emit(node.right))
-        if node.op in _ARITH:
-            return Code(f"({a} {_ARITH[node.op]} {b})", dims)
         if node.op == "^":
             return Code(f"np.power({a}, {b})", dims)
-        if node.op in _CMP:
-            return Code(f"(({a}) {_CMP[node.op]} ({b})) * 1.0", dims)
-        if node.op == "AND":
-            return Code(f"((({a}) != 0) & (({b}) != 0)) * 1.0", dims)
-        return Code(f"((({a}) != 0) | (({b}) != 0)) * 1.0", dims)  # OR
+        return Code(f"(({a}) {_CMP[node.op]} ({b})) * 1.0", dims)
 
     def _check_arity(self, node: Call, lo: int, hi: int, name: str) -> None:
         n = len(node.args)

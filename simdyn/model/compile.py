@@ -179,10 +179,18 @@ class _Builder:
     def parse_eq(self, eq: Equation, path: tuple[str, ...], owner: str) -> Node | dict[str, Node]:
         try:
             if isinstance(eq, str):
-                return self.lower(parse(eq), path, owner)
-            return {el: self.lower(parse(text), (*path, el), owner) for el, text in eq.items()}
+                return self.lower_all(parse(eq), path, owner)
+            return {el: self.lower_all(parse(text), (*path, el), owner) for el, text in eq.items()}
+        except RecursionError:
+            raise self.error(ExpressionError("equation nested too deeply"), path) from None
         except SimdynError as exc:
             raise self.error(exc, path) from None
+
+    def lower_all(self, node: Node, path: tuple[str, ...], owner: str) -> Node:
+        """:meth:`lower`, skipped (no recursion) for equations without smooths or delays."""
+        if any(isinstance(n, Call) and n.func.upper() in STATEFUL for n in walk(node)):
+            return self.lower(node, path, owner)
+        return node
 
     # Smooths, delays and INIT become hidden variables; the call is replaced by a Name.
     def lower(self, node: Node, path: tuple[str, ...], owner: str) -> Node:
@@ -636,7 +644,15 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
     for lk in spec.lookups.values():
         namespace[f"L_{lk.name}_x"] = np.asarray(lk.xs, dtype=float)
         namespace[f"L_{lk.name}_y"] = np.asarray(lk.ys, dtype=float)
-    exec(compile(source, f"<simdyn model {spec.name}>", "exec"), namespace)
+    try:
+        code = compile(source, f"<simdyn model {spec.name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise ModelError(
+            f"the model's equations are too complex to compile ({type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc})",
+            file=spec.source,
+            hint="split long or deeply nested equations into several auxiliaries",
+        ) from None
+    exec(code, namespace)
     bind = namespace["bind"]
 
     variables: dict[str, VarInfo] = {}

@@ -60,14 +60,14 @@ def integrate_scipy(
             max_step=max_step,
             **options,
         )
-    saved = sol.y.shape[1] if sol.y.size else 0
-    for k in range(len(t_eval)):
-        if k < saved:
-            y = np.ascontiguousarray(sol.y[:, k].reshape(n, n_state).T)
-        else:
-            y = np.full((n_state, n), np.nan)
-        status.check(float(t_eval[k]), y)
-        on_save(k, float(t_eval[k]), y)
+        saved = sol.y.shape[1] if sol.y.size else 0
+        for k in range(len(t_eval)):
+            if k < saved:
+                y = np.ascontiguousarray(sol.y[:, k].reshape(n, n_state).T)
+            else:
+                y = np.full((n_state, n), np.nan)
+            status.check(float(t_eval[k]), y)
+            on_save(k, float(t_eval[k]), y)
     if not sol.success:
         status.message = str(sol.message)
     return status

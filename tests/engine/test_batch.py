@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -171,3 +172,18 @@ def test_failure_time_and_hidden_stock(make_model: Make) -> None:
     np.testing.assert_array_equal(ds.status.values, [0, 1])
     assert ds.failed_time.values[1] == 1.5  # 1 / 0 at TIME = 1 enters the state one step later
     assert ds.failed_variable.values[1] != ""
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4", "RK45"])
+def test_failing_scenarios_raise_no_numpy_warnings(make_model: Make, method: str) -> None:
+    m = make_model(
+        {"inverse": "1 / (TIME - z)"},
+        constants={"z": 10.0},
+        stocks={"s": {"initial": "1", "inflows": ["g"]}},
+        flows={"g": {"equation": "1 / (TIME - z)"}},
+        time={"start": 0, "stop": 2, "dt": 0.5},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = simdyn.simulate(m, method=method, params={"z": [10.0, 0.5]})
+    assert ds.status.values[1] == 1

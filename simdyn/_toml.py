@@ -1,4 +1,4 @@
-"""Read TOML with the line of every key.
+"""Read TOML (model and scenario files) with the line of every key.
 
 :mod:`tomllib` parses TOML but forgets where each key was written. :func:`key_lines` scans the
 same text a second time, only far enough to record the 1-based line on which each key path
@@ -11,12 +11,22 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from simdyn.errors import ScenarioError
+from simdyn.errors import SimdynError
 
-__all__ = ["KeyPath", "Origin", "dotted", "key_lines", "locate", "parse_toml"]
+__all__ = [
+    "KeyPath",
+    "Origin",
+    "TomlDocument",
+    "dotted",
+    "key_lines",
+    "load_toml",
+    "locate",
+    "parse_toml",
+]
 
 KeyPath = tuple[str | int, ...]
 
@@ -60,13 +70,20 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-def parse_toml(text: str, *, file: str | None) -> tuple[dict[str, Any], dict[KeyPath, int]]:
+def parse_toml(
+    text: str,
+    *,
+    file: str | None,
+    error: type[SimdynError] = SimdynError,
+    hint: str = "see https://toml.io",
+) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     """Parse TOML ``text`` into a dict and a map from key path to line.
 
     Raises
     ------
-    ScenarioError
-        When the text is not valid TOML, located at the line the TOML parser reports.
+    SimdynError
+        (of class ``error``) When the text is not valid TOML, located at the line the TOML
+        parser reports.
 
     Examples
     --------
@@ -81,9 +98,7 @@ def parse_toml(text: str, *, file: str | None) -> tuple[dict[str, Any], dict[Key
         match = _DECODE_POS.search(message)
         line = int(match.group(1)) if match else None
         what = _DECODE_POS.sub("", message).strip() or "invalid TOML"
-        raise ScenarioError(
-            f"not valid TOML: {what}", file=file, line=line, hint="see docs/scenarios.md"
-        ) from None
+        raise error(f"not valid TOML: {what}", file=file, line=line, hint=hint) from None
     return data, key_lines(text)
 
 
@@ -100,6 +115,42 @@ def key_lines(text: str) -> dict[KeyPath, int]:
     (4, 6)
     """
     return _Scanner(text).run()
+
+
+@dataclass
+class TomlDocument:
+    """A parsed TOML document with the line of each key path."""
+
+    data: dict[str, Any]
+    path: str | None = None
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line(self, *path: str | int) -> int | None:
+        """Line of the longest prefix of ``path`` that was found, or ``None``."""
+        for n in range(len(path), 0, -1):
+            found = self.lines.get(tuple(path[:n]))
+            if found is not None:
+                return found
+        return None
+
+
+def load_toml(
+    path: str | Path, *, error: type[SimdynError] = SimdynError, hint: str = "see https://toml.io"
+) -> TomlDocument:
+    """Read and parse a TOML file; any failure is an ``error`` naming the file (and line)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error("file not found", file=str(p)) from None
+    except IsADirectoryError:
+        raise error("is a directory, not a TOML file", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise error("not a UTF-8 text file", file=str(p)) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", file=str(p)) from None
+    data, lines = parse_toml(text, file=str(p), error=error, hint=hint)
+    return TomlDocument(data, str(p), lines)
 
 
 class _Scanner:

@@ -548,7 +548,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Mod
 
 def spec_from_file(path: str | Path) -> ModelSpec:
     """Read and check a TOML model file (following ``[model] extends``)."""
-    doc = load_toml(path)
+    doc = load_toml(path, error=ModelError, hint="see docs/model-files.md")
     data = _extend(doc, Path(path), ())
     return _Reader(data, str(path), doc).read()
 
@@ -593,7 +593,7 @@ def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str,
             f"cannot find the model {target!r} to extend",
             "a built-in model name or a path relative to this file",
         )
-    base_doc = load_toml(base_path)
+    base_doc = load_toml(base_path, error=ModelError, hint="see docs/model-files.md")
     base = _extend(base_doc, base_path, (*chain, path.resolve()))
     _Reader(base, str(base_path), base_doc).read()  # the base must be valid on its own
     merged: dict[str, Any] = {

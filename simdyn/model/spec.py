@@ -152,7 +152,9 @@ class ModelSpec:
     presets: Mapping[str, Mapping[str, Preset]] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     source: str | None = None
-    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    lines: Mapping[tuple[str | int, ...], int] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def kind_of(self, name: str) -> str | None:
         """``"constant"``, ``"stock"``, ``"flow"``, ``"auxiliary"``, ``"lookup"`` or ``None``."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from simdyn._toml import KeyPath, Origin, dotted, locate, parse_toml
 from simdyn.errors import ScenarioError
 from simdyn.scenario._schema import (
     CustomStyle,
@@ -29,7 +30,6 @@ from simdyn.scenario._schema import (
     StyleChange,
     TimeSettings,
 )
-from simdyn.scenario._toml import KeyPath, Origin, dotted, locate, parse_toml
 
 __all__ = ["DEFAULT_SCENARIO", "ScenarioSet", "load_scenario", "parse_assignments"]
 
@@ -230,7 +230,7 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
             raise ScenarioError("no such scenario file", file=file) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"cannot read the scenario file: {exc}", file=file) from None
-    data, lines = parse_toml(text, file=file)
+    data, lines = parse_toml(text, file=file, error=ScenarioError, hint="see docs/scenarios.md")
     origins: dict[KeyPath, Origin] = {(): Origin(file, None, ())}
     origins.update({key: Origin(file, line, key) for key, line in lines.items()})
     doc = _Doc(data, origins)

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from simdyn._toml import KeyPath, Origin, locate
 from simdyn.errors import ScenarioError
 from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS
-from simdyn.scenario._toml import KeyPath, Origin, locate
 
 __all__ = [
     "COMPARISONS",

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from simdyn._toml import key_lines
 from simdyn.errors import ScenarioError
 from simdyn.scenario import (
     CustomStyle,
@@ -14,7 +15,6 @@ from simdyn.scenario import (
     load_scenario,
     parse_assignments,
 )
-from simdyn.scenario._toml import key_lines
 
 
 def test_key_lines_tables_inline_arrays_and_array_tables() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MINI_MODEL
+from scenario_samples import MINI_MODEL
 
 from simdyn.cli import cli
 

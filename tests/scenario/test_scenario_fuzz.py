@@ -6,9 +6,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from conftest import MINI_SCENARIO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenario_samples import MINI_SCENARIO
 
 from simdyn.errors import SimdynError
 from simdyn.scenario import load_scenario, run_scenario, validate_scenario

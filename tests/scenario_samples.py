@@ -1,10 +1,10 @@
+"""A small model and scenario shared by the scenario and CLI tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-MINI_MODEL = Path(__file__).parent / "data" / "mini_org.toml"
+MINI_MODEL = Path(__file__).parent / "scenario" / "data" / "mini_org.toml"
 
 MINI_SCENARIO = f"""\
 title = "Mini plan"
@@ -48,10 +48,3 @@ label = "Engagement at least 0.3"
 [variants.facil]
 style = "facilitative"
 """
-
-
-@pytest.fixture
-def mini_scenario(tmp_path: Path) -> Path:
-    path = tmp_path / "mini.toml"
-    path.write_text(MINI_SCENARIO)
-    return path

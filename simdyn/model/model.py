@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 from simdyn.errors import ModelError
 from simdyn.model.compile import CompiledModel, compile_model
 from simdyn.model.loader import MODELS_DIR, did_you_mean, spec_from_dict, spec_from_file
-from simdyn.model.spec import Auxiliary, Constant, Flow, Lookup, ModelSpec, Preset, Stock
+from simdyn.model.spec import (
+    Auxiliary,
+    Constant,
+    Equation,
+    Flow,
+    Lookup,
+    ModelSpec,
+    Preset,
+    Stock,
+    TimeSpec,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +57,11 @@ class Model:
     def time_units(self) -> str:
         """The unit of ``TIME``."""
         return self.spec.time_units
+
+    @property
+    def time(self) -> TimeSpec:
+        """Default time settings (start, stop, dt, save_per, method)."""
+        return self.spec.time
 
     @property
     def doc(self) -> str:
@@ -133,7 +148,7 @@ class Model:
     def replace(
         self,
         *,
-        equations: Mapping[str, str] | None = None,
+        equations: Mapping[str, Equation] | None = None,
         constants: Mapping[str, Any] | None = None,
     ) -> Model:
         """A new model with some definitions changed.
@@ -142,7 +157,7 @@ class Model:
         ----------
         equations
             New equations for constants (which become auxiliaries, e.g. a time schedule), for
-            auxiliaries or for flows.
+            auxiliaries or for flows; a dimensioned variable also takes one equation per element.
         constants
             New default values for constants.
 

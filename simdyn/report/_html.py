@@ -52,9 +52,7 @@ def key_variables(result: ScenarioResult, limit: int = 6) -> list[str]:
     else its first stocks; only those in the results."""
     first = result.runs[0]
     model = first.plan.model
-    names = list(first.scenario.report_variables) or list(getattr(model, "key_outputs", ()))
-    if not names:
-        names = list(getattr(model, "stocks", {}))[:limit]
+    names = list(first.scenario.report_variables) or list(model.key_outputs)
     goal_vars = (
         [str(v).split("[")[0] for v in result.goals["variable"]] if len(result.goals) else []
     )
@@ -169,7 +167,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
                         "name": name,
                         "default": _fmt(old),
                         "value": _fmt(new),
-                        "units": getattr(model.constants.get(name), "units", ""),
+                        "units": model.constants[name].units if name in model.constants else "",
                     }
                     for name, (old, new) in run.plan.changed.items()
                 ],
@@ -180,14 +178,19 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
         for row in result.goals.to_dict("records")
     ]
     counts = ", ".join(
-        f"{len(getattr(model, kind, {}))} {kind}"
-        for kind in ("stocks", "flows", "auxiliaries", "constants")
+        f"{len(table)} {kind}"
+        for kind, table in (
+            ("stocks", model.stocks),
+            ("flows", model.flows),
+            ("auxiliaries", model.auxiliaries),
+            ("constants", model.constants),
+        )
     )
     return _ENV.get_template("report.html.j2").render(
         title=sc.title or sc.name,
         description=sc.description,
         version=simdyn.__version__,
-        time_text=f"time {t.start:g} to {t.stop:g} {getattr(model, 'time_units', '')}, "
+        time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
         f"dt {t.dt:g}, method {t.method or 'model default'}",
         runs=runs,
         goals=goals,
@@ -201,12 +204,12 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
             for p in plots
         ],
         model={
-            "name": getattr(model, "name", sc.model),
-            "doc": getattr(model, "doc", ""),
-            "time_units": getattr(model, "time_units", ""),
+            "name": model.name,
+            "doc": model.doc,
+            "time_units": model.time_units,
             "counts": counts,
-            "key_outputs": list(getattr(model, "key_outputs", ())),
-            "styles": list(getattr(model, "presets", {}).get("style", {})),
+            "key_outputs": list(model.key_outputs),
+            "styles": list(model.presets.get("style", {})),
         },
         sources=[{"path": path, "text": text} for path, text in result.texts.items()],
     )

@@ -224,7 +224,7 @@ def _hint(word: str, options: Any) -> str | None:
 
 
 def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSettings:
-    mt = model.spec.time
+    mt = model.time
     st = scenario.time
     try:
         return TimeSettings(

@@ -399,7 +399,6 @@ def simulate(
                 dt=grid.dt,
                 start=grid.start,
                 stop=grid.stop,
-                fixed_step=fixed,
                 ctx=ctx,
             )
 
@@ -432,6 +431,7 @@ def simulate(
                 on_save=on_save,
                 rtol=rtol,
                 atol=atol,
+                clamp_rows=cm.nonneg_rows,
             )
             if st.message:
                 status.message = st.message

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
-from simdyn._types import FloatArray
+from simdyn._types import FloatArray, IntArray
 from simdyn.integrate.fixed import Rhs, Status
 
 __all__ = ["SCIPY_METHODS", "integrate_scipy"]
@@ -31,10 +31,12 @@ def integrate_scipy(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     max_step: float = np.inf,
+    clamp_rows: IntArray | None = None,
 ) -> Status:
     """Integrate ``rhs`` with scipy's ``method``, calling ``on_save`` at every ``t_eval``.
 
-    ``rhs(t, ts, y)`` is called with ``ts = t`` (inputs switch at the exact time).
+    ``rhs(t, ts, y)`` is called with ``ts = t`` (inputs switch at the exact time). Saved states
+    of ``clamp_rows`` (non-negative stocks) are cut at zero, removing the solver's round-off.
     """
     n_state, n = y0.shape
 
@@ -66,6 +68,8 @@ def integrate_scipy(
                 y = np.ascontiguousarray(sol.y[:, k].reshape(n, n_state).T)
             else:
                 y = np.full((n_state, n), np.nan)
+            if clamp_rows is not None and clamp_rows.size:
+                y[clamp_rows] = np.maximum(y[clamp_rows], 0.0)
             status.check(float(t_eval[k]), y)
             on_save(k, float(t_eval[k]), y)
     if not sol.success:

@@ -132,13 +132,12 @@ class CompiledModel:
         dt: float,
         start: float,
         stop: float,
-        fixed_step: bool,
         ctx: BindContext | None = None,
     ) -> Bound:
         """Bind parameter arrays (laid out ``(*dims, 1 or n_scenarios)``) and initialise."""
         ctx = ctx or BindContext(n_scenarios=n_scenarios, dim_sizes=self.dim_sizes)
         funcs = {name: FUNCTIONS[name].factory(ctx) for name in self.functions}
-        init, make = self._bind(params, funcs, n_scenarios, dt, start, stop, fixed_step)
+        init, make = self._bind(params, funcs, n_scenarios, dt, start, stop)
         y0, consts = init()
         rhs, observe, events = make(consts)
         return Bound(y0=y0, rhs=rhs, observe=observe, events=events if self.events else None)
@@ -357,6 +356,58 @@ class _Builder:
             if not v.hidden:
                 v.dims = self.canonical(v.dims)
                 self.vars[name] = v
+        for s in spec.stocks.values():
+            if s.non_negative and s.outflows:
+                self.limit_outflows(s.name, s.outflows)
+
+    def limit_outflows(self, stock: str, outflows: tuple[str, ...]) -> None:
+        """Scale a non-negative stock's outflows so they never take more than it holds in a DT.
+
+        Each outflow ``f`` becomes ``_raw_f * _outflow_scale_<stock>`` with
+        ``scale = MIN(1, SAFEDIV(MAX(stock, 0), DT * MAX(sum of raw outflows, 0), 1))``, so the
+        stock that receives ``f`` gets exactly what the draining stock loses (XMILE's
+        non-negative stocks limit the outflows, not the net rate).
+        """
+        s = self.vars[stock]
+        path = ("stocks", stock, "outflows")
+        scale = f"_outflow_scale_{stock}"
+        total: Node | None = None
+        for f in outflows:
+            v = self.vars[f]
+            if v.dims != s.dims:
+                raise ModelError(
+                    f"outflow {f!r} of the non-negative stock {stock!r} must have the stock's "
+                    f"dimensions ({', '.join(s.dims) or 'none'})",
+                    file=self.spec.source,
+                    line=self.spec.line_of(*path),
+                    where=".".join(path),
+                )
+            if (
+                isinstance(v.eq, BinOp)
+                and isinstance(v.eq.right, Name)
+                and v.eq.right.name.startswith("_outflow_scale_")
+            ):
+                raise ModelError(
+                    f"flow {f!r} drains two non-negative stocks",
+                    file=self.spec.source,
+                    line=self.spec.line_of(*path),
+                    where=".".join(path),
+                    hint="a flow can be the outflow of one stock only",
+                )
+            raw = f"_raw_{f}"
+            assert v.eq is not None
+            self.vars[raw] = _Var(
+                raw, "auxiliary", v.dims, v.eq, hidden=True, uniflow=v.uniflow, owner=v.owner
+            )
+            v.eq = BinOp("*", Name(raw, 0), Name(scale, 0), 0)
+            v.uniflow = False
+            total = Name(raw, 0) if total is None else BinOp("+", total, Name(raw, 0), 0)
+        assert total is not None
+        zero, one = Num(0.0, 0), Num(1.0, 0)
+        content = Call("MAX", (Name(stock, 0), zero), 0)
+        capacity = BinOp("*", Name("DT", 0), Call("MAX", (total, zero), 0), 0)
+        eq = Call("MIN", (one, Call("SAFEDIV", (content, capacity, one), 0)), 0)
+        self.vars[scale] = _Var(scale, "auxiliary", s.dims, eq, hidden=True, owner=path)
 
     def canonical(self, dims: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d for d in self.dim_order if d in dims)
@@ -543,8 +594,6 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
                 where=".".join(v.owner),
             )
         text = em.align(c, s.dims) if c.dims else c.text
-        if s.non_negative:
-            text = f"_nonneg({text}, v_{s.name})"
         rate_lines.append(f"{_rows(s)} = {text}")
 
     def stock_views() -> list[str]:
@@ -585,14 +634,8 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
 
     visible = [*spec.stocks, *spec.flows, *spec.auxiliaries]
     body: list[str] = [
-        "def bind(P, F, S, _DT, _START, _STOP, _FIXED):",
+        "def bind(P, F, S, _DT, _START, _STOP):",
         *(f"    p_{c} = P[{c!r}]" for c in spec.constants),
-        "    if _FIXED:",
-        "        def _nonneg(r, s):",
-        "            return np.maximum(r, -s / _DT)",
-        "    else:",
-        "        def _nonneg(r, s):",
-        "            return np.where(s <= 0, np.maximum(r, 0.0), r)",
         "    def init():",
         "        t = _START",
         "        ts = _START",

@@ -125,8 +125,9 @@ def test_non_negative_stock_never_below_zero(make_model: Make, method: str) -> N
 @pytest.mark.parametrize("method", ["RK45", "LSODA", "DOP853"])
 def test_non_negative_stock_with_scipy_methods(make_model: Make, method: str) -> None:
     ds = simdyn.simulate(_drained(make_model), method=method, params={"rate": [0.5, 10.0]})
-    assert (ds.tank.values >= -1e-6).all()
-    assert ds.tank.values[-1, 1] == pytest.approx(0.0, abs=1e-6)
+    assert (ds.tank.values >= 0).all()
+    # the outflow is limited to the content per DT (0.25): an exponential approach to empty
+    assert ds.tank.values[-1, 1] == pytest.approx(np.exp(-2 / 0.25), rel=0.05)
 
 
 @pytest.mark.parametrize("method", ["euler", "rk4"])

@@ -188,3 +188,26 @@ def test_failing_scenarios_raise_no_numpy_warnings(make_model: Make, method: str
         warnings.simplefilter("error")
         ds = simdyn.simulate(m, method=method, params={"z": [10.0, 0.5]})
     assert ds.status.values[1] == 1
+
+
+@pytest.mark.parametrize("method", ["euler", "rk2", "rk4", "RK45", "BDF"])
+def test_limited_outflow_reaches_the_next_stock_unchanged(make_model: Make, method: str) -> None:
+    """A non-negative stock limits its outflow itself: what it loses, the next stock gains."""
+    m = make_model(
+        {},
+        constants={"r": 10.0},
+        stocks={
+            "s": {"initial": "1", "outflows": ["drain"], "non_negative": True},
+            "sink": {"initial": "0", "inflows": ["drain"]},
+        },
+        flows={"drain": {"equation": "r"}},
+        time={"start": 0, "stop": 2, "dt": 0.5},
+    )
+    ds = simdyn.simulate(m, method=method, params={"r": [0.3, 10.0]})
+    np.testing.assert_allclose((ds.s + ds.sink).values, 1.0, atol=1e-6)
+    assert (ds.s.values >= 0).all()
+    assert (ds.drain.values <= ds.r.values + 1e-12).all()
+    if method == "euler":
+        # drained in the first step, and the saved flow is the limited one
+        assert ds.s.values[1, 1] == 0.0
+        assert ds.drain.values[0, 1] == pytest.approx(2.0)

@@ -383,8 +383,8 @@ def simulate(
             where="method",
             hint="use a fixed-step method: euler, rk2 or rk4",
         )
-    for lo in range(0, n, size):
-        hi = min(n, lo + size)
+
+    def run_chunk(lo: int, hi: int) -> Status:
         ctx = BindContext(
             n_scenarios=hi - lo,
             dim_sizes=cm.dim_sizes,
@@ -402,15 +402,13 @@ def simulate(
                 ctx=ctx,
             )
 
-        def on_save(
-            k: int, t: float, y: FloatArray, lo: int = lo, hi: int = hi, bound: Any = bound
-        ) -> None:
+        def on_save(k: int, t: float, y: FloatArray) -> None:
             vals = bound.observe(t, t, y)
             for nm, j in zip(save_names, obs_index, strict=True):
                 out[nm][k, ..., lo:hi] = vals[j]
 
         if fixed:
-            st = integrate_fixed(
+            return integrate_fixed(
                 bound.rhs,
                 bound.y0,
                 start=grid.start,
@@ -422,22 +420,35 @@ def simulate(
                 clamp_rows=cm.nonneg_rows,
                 post_step=_event_hook(cm, bound, root, lo, hi, grid.dt),
             )
-        else:
-            st = integrate_scipy(
-                bound.rhs,
-                bound.y0,
-                t_eval=times,
-                method=method,
-                on_save=on_save,
-                rtol=rtol,
-                atol=atol,
-                clamp_rows=cm.nonneg_rows,
-            )
-            if st.message:
-                status.message = st.message
+        return integrate_scipy(
+            bound.rhs,
+            bound.y0,
+            t_eval=times,
+            method=method,
+            on_save=on_save,
+            rtol=rtol,
+            atol=atol,
+            clamp_rows=cm.nonneg_rows,
+        )
+
+    def record(st: Status, lo: int, hi: int) -> None:
         status.ok[lo:hi] = st.ok
         status.fail_time[lo:hi] = st.fail_time
         status.fail_row[lo:hi] = st.fail_row
+
+    for lo in range(0, n, size):
+        hi = min(n, lo + size)
+        st = run_chunk(lo, hi)
+        if not fixed and hi - lo > 1 and not st.ok.all():
+            # an adaptive solver shares one step size across the chunk: one failing scenario
+            # stops them all, so solve each scenario of the chunk on its own
+            for k in range(lo, hi):
+                one = run_chunk(k, k + 1)
+                record(one, k, k + 1)
+                status.message = status.message or one.message
+        else:
+            record(st, lo, hi)
+            status.message = status.message or st.message
         if progress is not None:
             progress(hi, n)
     return _to_dataset(model, cm, grid, method, out, p, status, n)

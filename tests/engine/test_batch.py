@@ -211,3 +211,21 @@ def test_limited_outflow_reaches_the_next_stock_unchanged(make_model: Make, meth
         # drained in the first step, and the saved flow is the limited one
         assert ds.s.values[1, 1] == 0.0
         assert ds.drain.values[0, 1] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("method", ["RK45", "LSODA"])
+def test_one_failing_scenario_does_not_stop_an_adaptive_batch(
+    make_model: Make, method: str
+) -> None:
+    m = make_model(
+        {},
+        constants={"z": 1.0},
+        stocks={"s": {"initial": "0", "inflows": ["f"]}},
+        flows={"f": {"equation": "1 / (TIME - z)"}},
+        time={"start": 0, "stop": 2, "dt": 0.25},
+    )
+    ds = simdyn.simulate(m, method=method, params={"z": [10.0, 1.0, 20.0]})
+    assert ds.status.values.tolist() == [0, 1, 0]
+    assert ds.failed_variable.values[1] == "s"
+    exact = np.log(np.abs(2 - np.array([10.0, 20.0])) / np.array([10.0, 20.0]))
+    np.testing.assert_allclose(ds.s.values[-1, [0, 2]], exact, rtol=1e-4)

@@ -1,4 +1,4 @@
-"""Adaptive and stiff integration through :func:`scipy.integrate.solve_ivp`.
+"""Adaptive and stiff integration with scipy's solvers (``RK45`` … ``Radau``).
 
 The whole batch is one system whose state is ordered scenario by scenario, so each scenario's
 Jacobian is one dense diagonal block: implicit methods get that sparsity pattern (BDF, Radau)
@@ -8,17 +8,26 @@ or band widths (LSODA). The step size follows the error of the whole batch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.integrate import solve_ivp
+from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate.fixed import Rhs, Status
 
 __all__ = ["SCIPY_METHODS", "integrate_scipy"]
 
-SCIPY_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
+_SOLVERS: dict[str, Callable[..., OdeSolver[Any]]] = {
+    "RK45": RK45,
+    "RK23": RK23,
+    "DOP853": DOP853,
+    "LSODA": LSODA,
+    "BDF": BDF,
+    "Radau": Radau,
+}
+SCIPY_METHODS = tuple(_SOLVERS)
 
 
 def integrate_scipy(
@@ -35,43 +44,62 @@ def integrate_scipy(
 ) -> Status:
     """Integrate ``rhs`` with scipy's ``method``, calling ``on_save`` at every ``t_eval``.
 
-    ``rhs(t, ts, y)`` is called with ``ts = t`` (inputs switch at the exact time). Saved states
+    The solver is stepped here (as :func:`scipy.integrate.solve_ivp` does) so that a run stops
+    at the first step whose derivatives are not finite, keeping what was saved before; later
+    saved times are NaN. ``rhs(t, ts, y)`` is called with ``ts = t`` (inputs switch at the
+    exact time). Saved states
     of ``clamp_rows`` (non-negative stocks) are cut at zero, removing the solver's round-off.
     """
     n_state, n = y0.shape
+    nonfinite_at: list[float] = []
 
     def fun(t: float, z: FloatArray) -> FloatArray:
         y = z.reshape(n, n_state).T
-        return np.ascontiguousarray(rhs(t, t, np.ascontiguousarray(y)).T).ravel()
+        dz = np.ascontiguousarray(rhs(t, t, np.ascontiguousarray(y)).T).ravel()
+        if not nonfinite_at and not np.isfinite(dz).all():
+            nonfinite_at.append(t)
+        return dz
 
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if method in ("BDF", "Radau"):
         options["jac_sparsity"] = sp.block_diag([np.ones((n_state, n_state))] * n, format="csr")
     elif method == "LSODA":
         options["lband"] = options["uband"] = n_state - 1
     status = Status.all_ok(n)
+    k = 0  # next saved time
+
+    def save_until(t: float, state_at: Callable[[float], FloatArray]) -> None:
+        nonlocal k
+        while k < len(t_eval) and t_eval[k] <= t:
+            y = np.ascontiguousarray(state_at(float(t_eval[k])).reshape(n, n_state).T)
+            if clamp_rows is not None and clamp_rows.size:
+                y[clamp_rows] = np.maximum(y[clamp_rows], 0.0)
+            status.check(float(t_eval[k]), y)
+            on_save(k, float(t_eval[k]), y)
+            k += 1
+
     with np.errstate(all="ignore"):
-        sol = solve_ivp(  # type: ignore[call-overload]
+        z0 = np.ascontiguousarray(y0.T).ravel()
+        save_until(float(t_eval[0]), lambda _t: z0)
+        solver = _SOLVERS[method](
             fun,
-            (float(t_eval[0]), float(t_eval[-1])),
-            np.ascontiguousarray(y0.T).ravel(),
-            method=method,
-            t_eval=t_eval,
+            float(t_eval[0]),
+            z0,
+            float(t_eval[-1]),
             rtol=rtol,
             atol=atol,
             max_step=max_step,
             **options,
         )
-        saved = sol.y.shape[1] if sol.y.size else 0
-        for k in range(len(t_eval)):
-            if k < saved:
-                y = np.ascontiguousarray(sol.y[:, k].reshape(n, n_state).T)
-            else:
-                y = np.full((n_state, n), np.nan)
-            if clamp_rows is not None and clamp_rows.size:
-                y[clamp_rows] = np.maximum(y[clamp_rows], 0.0)
-            status.check(float(t_eval[k]), y)
-            on_save(k, float(t_eval[k]), y)
-    if not sol.success:
-        status.message = str(sol.message)
+        while solver.status == "running":
+            message = solver.step()
+            if str(solver.status) == "failed":  # narrowed to "running" by the loop test
+                status.message = str(message)
+                break
+            if nonfinite_at:
+                status.message = f"a derivative became non-finite at t = {nonfinite_at[0]:g}"
+                break
+            save_until(solver.t, solver.dense_output())
+        missing = np.full((n_state * n,), np.nan)
+        save_until(np.inf, lambda _t: missing)
     return status

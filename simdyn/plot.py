@@ -1,4 +1,4 @@
-"""Plots of simulation results; every function needs only a Dataset (and a goals table).
+"""Plots of simulation results: from a Dataset (and a goals table), or an org graph with values.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly, so nothing here chooses a
 backend or touches pyplot's global state; save them with ``fig.savefig(...)``.
@@ -7,7 +7,8 @@ backend or touches pyplot's global state; save them with ``fig.savefig(...)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,10 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["plot_comparison", "plot_timeseries", "run_labels"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["plot_comparison", "plot_network", "plot_timeseries", "run_labels"]
 
 _MET = "#1a9850"
 _NOT_MET = "#d73027"
@@ -220,4 +224,78 @@ def plot_comparison(
     axes[0].legend(fontsize=7)
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
+    return fig
+
+
+def plot_network(
+    graph: nx.Graph[Any],
+    values: Mapping[str, np.ndarray[Any, Any]],
+    *,
+    variable: str,
+    seed: int = 0,
+    panel: tuple[float, float] = (4.6, 4.4),
+) -> Figure:
+    """Draw the org graph once per run, nodes coloured by a node-level value.
+
+    Parameters
+    ----------
+    graph
+        The org graph; ``values[run][i]`` belongs to node ``list(graph)[i]``.
+    values
+        Per run label, one value per node (for example skill at the last saved time).
+    variable
+        Name shown on the colour bar.
+    seed
+        Seed of the spring layout, so the same graph is drawn the same way every time.
+
+    Returns
+    -------
+    Figure
+        One panel per run; edge colour by ``kind`` (team, hierarchy, cross, community).
+    """
+    import networkx as nx
+
+    pos = nx.spring_layout(graph, seed=seed, weight="strength")
+    nodes = list(graph)
+    xy = np.array([pos[v] for v in nodes])
+    index = {v: i for i, v in enumerate(nodes)}
+    edge_colours = {
+        "team": "#9e9e9e",
+        "hierarchy": "#4575b4",
+        "cross": "#f46d43",
+        "community": "#66bd63",
+    }
+    all_values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values.values()])
+    finite = all_values[np.isfinite(all_values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    n = max(1, len(values))
+    fig = Figure(figsize=(panel[0] * n + 0.8, panel[1]))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    scatter = None
+    for ax, (label, vals) in zip(axes, values.items(), strict=True):
+        for u, v, data in graph.edges(data=True):
+            a, b = xy[index[u]], xy[index[v]]
+            ax.plot(
+                [a[0], b[0]],
+                [a[1], b[1]],
+                color=edge_colours.get(str(data.get("kind")), "#bdbdbd"),
+                lw=0.5,
+                alpha=0.6,
+                zorder=1,
+            )
+        scatter = ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            c=np.asarray(vals, dtype=float),
+            cmap="viridis",
+            vmin=lo,
+            vmax=hi,
+            s=18,
+            zorder=2,
+            edgecolors="none",
+        )
+        ax.set_title(label, fontsize=9)
+        ax.set_axis_off()
+    if scatter is not None:
+        fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
     return fig

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from simdyn.errors import ModelError
 from simdyn.model.compile import CompiledModel, compile_model
-from simdyn.model.loader import MODELS_DIR, did_you_mean, spec_from_dict, spec_from_file
+from simdyn.model.loader import (
+    MODELS_DIR,
+    NODE_DIM,
+    did_you_mean,
+    spec_from_dict,
+    spec_from_file,
+)
 from simdyn.model.spec import (
     Auxiliary,
     Constant,
@@ -107,6 +113,13 @@ class Model:
     def presets(self) -> Mapping[str, Mapping[str, Preset]]:
         """Preset groups (for example ``style``) and their named parameter sets."""
         return self.spec.presets
+
+    @cached_property
+    def uses_network(self) -> bool:
+        """Whether the model has per-person values (the ``node`` dimension) and needs a network."""
+        spec = self.spec
+        tables = (spec.constants, spec.stocks, spec.flows, spec.auxiliaries, spec.events)
+        return any(NODE_DIM in v.dims for table in tables for v in table.values())
 
     @cached_property
     def variables(self) -> tuple[str, ...]:

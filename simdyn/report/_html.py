@@ -13,7 +13,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 import simdyn
-from simdyn.plot import plot_comparison, plot_timeseries
+from simdyn.plot import plot_comparison, plot_network, plot_timeseries
 from simdyn.scenario import ScenarioResult
 
 __all__ = ["Plot", "make_plots", "render_html"]
@@ -115,11 +115,41 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
         plots.append(
             Plot("comparison", "Runs side by side at the goal times (or the end).", *_png(fig))
         )
+    network_plot = _network_plot(result)
+    if network_plot is not None:
+        plots.append(network_plot)
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
         fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
         plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
     return plots
+
+
+def _network_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
+    """The org graph of network runs, coloured by the first node-level stock at the end."""
+    runs = [r for r in result.runs if r.graph is not None][:limit]
+    if not runs:
+        return None
+    model = runs[0].plan.model
+    first = runs[0].dataset
+    node_vars = [n for n in model.variables if n in first and "node" in first[n].dims]
+    if not node_vars:
+        return None
+    var = node_vars[0]
+    graph = runs[0].graph
+    assert graph is not None
+    same_graph = all(r.graph is not None and list(r.graph) == list(graph) for r in runs)
+    if not same_graph:
+        runs = runs[:1]
+    values = {r.name: r.dataset[var].isel(time=-1, scenario=0).values for r in runs}
+    t_end = float(runs[0].dataset.time[-1])
+    fig = plot_network(graph, values, variable=var)
+    return Plot(
+        "network",
+        f"The org graph at time {t_end:g}: each person coloured by {var}; edges by kind "
+        "(grey team, blue hierarchy, orange cross-team, green community).",
+        *_png(fig),
+    )
 
 
 def _fmt(x: Any) -> str:

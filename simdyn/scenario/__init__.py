@@ -11,6 +11,7 @@ from simdyn.scenario._plan import AppliedPolicy, RunPlan, plan_run
 from simdyn.scenario._run import (
     Run,
     ScenarioResult,
+    build_network,
     compare_scenarios,
     run_scenario,
     simulate_plan,
@@ -51,6 +52,7 @@ __all__ = [
     "parse_assignments",
     "plan_run",
     "run_scenario",
+    "build_network",
     "simulate_plan",
     "validate_scenario",
 ]

@@ -31,7 +31,6 @@ from simdyn.scenario._schema import (
 __all__ = ["AppliedPolicy", "RunPlan", "plan_run"]
 
 STYLE_GROUP = "style"
-NODE_DIM = "node"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ELEMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z0-9_]+)\]$")
 
@@ -182,11 +181,18 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         if var not in variables:
             loc.fail(("report", "variables", k), f"unknown variable {var!r}", _hint(var, variables))
 
-    if scenario.network is not None and NODE_DIM not in model.dimensions:
+    if scenario.network is not None and not model.uses_network:
         loc.fail(
             ("network",),
             f"network mode is not available for model {model.name!r}: it has no 'node' dimension",
-            "remove the [network] table, or use a model with per-person variables",
+            "remove the [network] table, or use a model with per-person variables "
+            "(e.g. learning_org_network)",
+        )
+    if scenario.network is None and model.uses_network:
+        loc.fail(
+            ("model",),
+            f"model {model.name!r} has per-person variables and needs an org graph",
+            'add a [network] table (e.g. n_teams = 15, or file = "org.csv")',
         )
     return RunPlan(
         scenario=scenario,

@@ -7,19 +7,30 @@ import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import networkx as nx
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 import simdyn
 from simdyn.errors import ScenarioError, SimdynError
+from simdyn.network import org_graph, read_edgelist_csv, read_graphml
 from simdyn.scenario._goals import GOAL_COLUMNS, evaluate_goals
 from simdyn.scenario._loader import ScenarioSet, load_scenario
 from simdyn.scenario._plan import RunPlan, plan_run
 from simdyn.scenario._schema import Scenario
 
-__all__ = ["Progress", "Run", "ScenarioResult", "compare_scenarios", "run_scenario"]
+__all__ = [
+    "Progress",
+    "Run",
+    "ScenarioResult",
+    "build_network",
+    "compare_scenarios",
+    "run_scenario",
+]
 
 Progress = Callable[[int, int, str], None]
 """A progress callback: ``progress(done, total, label)``, called before each run and at the end."""
@@ -33,6 +44,7 @@ class Run:
     plan: RunPlan
     dataset: xr.Dataset
     goals: pd.DataFrame
+    graph: nx.Graph[Any] | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -128,8 +140,10 @@ def compare_scenarios(
     for k, (name, plan) in enumerate(zip(names, plans, strict=True)):
         if progress is not None:
             progress(k, len(plans), name)
-        ds = simulate_plan(plan)
-        runs.append(Run(name, plan, ds, evaluate_goals(ds, plan.scenario.goals, scenario=name)))
+        graph = build_network(plan.scenario) if plan.scenario.network is not None else None
+        ds = simulate_plan(plan, graph)
+        goals = evaluate_goals(ds, plan.scenario.goals, scenario=name)
+        runs.append(Run(name, plan, ds, goals, graph))
     if progress is not None:
         progress(len(plans), len(plans), "done")
     texts = {str(sset.path or sset.base.source): sset.text for sset in sets}
@@ -163,21 +177,23 @@ def validate_scenario(
     return sset
 
 
-def simulate_plan(plan: RunPlan) -> xr.Dataset:
-    """Run one planned scenario with :func:`simdyn.simulate`."""
+def simulate_plan(plan: RunPlan, graph: nx.Graph[Any] | None = None) -> xr.Dataset:
+    """Run one planned scenario with :func:`simdyn.simulate` (on ``graph`` in network mode)."""
     sc = plan.scenario
     t = plan.time
-    network = None if sc.network is None else _build_network(sc)
+    params: dict[str, Any] = dict(_flat_params(plan))
+    if graph is not None and sc.network is not None:
+        params.update(_node_params(sc, graph))
     return simdyn.simulate(
         plan.model,
-        params=_flat_params(plan),
+        params=params,
         start=t.start,
         stop=t.stop,
         dt=t.dt,
         save_per=t.save_per,
         method=t.method,
         save=list(plan.save),
-        network=network,
+        network=graph,
         seed=sc.seed,
     )
 
@@ -239,15 +255,26 @@ def _flat_params(plan: RunPlan) -> dict[str, float]:
     return out
 
 
-def _build_network(sc: Scenario) -> Any:
-    from simdyn.network.graphs import org_graph as builder
+_FILE_KEYS = ("file", "nodes")
 
+
+def build_network(sc: Scenario) -> nx.Graph[Any]:
+    """The org graph of a scenario's ``[network]`` table.
+
+    ``file`` (an edge-list CSV or a ``.graphml`` file, relative to the scenario file) with an
+    optional ``nodes`` table loads a graph; otherwise the keys are
+    :func:`simdyn.network.org_graph`'s settings, drawn with the scenario's ``seed``.
+    ``node_params`` (handled by the run) maps per-person constants to node attributes.
+    """
     assert sc.network is not None
-    accepted = set(inspect.signature(builder).parameters) - {"seed"}
-    for key in sc.network:
+    table = {k: v for k, v in sc.network.items() if k != "node_params"}
+    if "file" in table or "nodes" in table:
+        return _read_graph(sc, table)
+    accepted = set(inspect.signature(org_graph).parameters) - {"seed"}
+    for key in table:
         if key not in accepted:
             file, line, where = sc.locate(("network", key))
-            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            close = difflib.get_close_matches(key, sorted(accepted | set(_FILE_KEYS)), n=1)
             raise ScenarioError(
                 "unknown network setting",
                 file=file,
@@ -255,13 +282,85 @@ def _build_network(sc: Scenario) -> Any:
                 where=where,
                 hint=f"did you mean {close[0]!r}?"
                 if close
-                else "one of " + ", ".join(sorted(accepted)),
+                else "one of " + ", ".join(sorted(accepted | {*_FILE_KEYS, "node_params"})),
             )
     try:
-        return builder(**dict(sc.network), seed=sc.seed)
+        return org_graph(**table, seed=sc.seed)
     except SimdynError as exc:
         file, line, where = sc.locate(("network", exc.where or ""))
         raise ScenarioError(exc.what, file=file, line=line, where=where, hint=exc.hint) from None
+    except TypeError as exc:
+        file, line, where = sc.locate(("network",))
+        raise ScenarioError(
+            f"bad network setting: {exc}", file=file, line=line, where=where
+        ) from None
+
+
+def _read_graph(sc: Scenario, table: Mapping[str, Any]) -> nx.Graph[Any]:
+    extra = [k for k in table if k not in _FILE_KEYS]
+    if extra:
+        file, line, where = sc.locate(("network", extra[0]))
+        raise ScenarioError(
+            "generator settings cannot be combined with a graph file",
+            file=file,
+            line=line,
+            where=where,
+            hint="keep either 'file' (and 'nodes') or the org_graph settings",
+        )
+    paths: dict[str, Path] = {}
+    for key in _FILE_KEYS:
+        if key in table:
+            file, line, where = sc.locate(("network", key))
+            if not isinstance(table[key], str):
+                raise ScenarioError("must be a file path (text)", file=file, line=line, where=where)
+            base = Path(file).parent if file else Path.cwd()
+            paths[key] = base / table[key]
+    if "file" not in paths:
+        file, line, where = sc.locate(("network", "nodes"))
+        raise ScenarioError(
+            "'nodes' needs 'file' (the edge list)", file=file, line=line, where=where
+        )
+    if paths["file"].suffix.lower() == ".graphml":
+        if "nodes" in paths:
+            file, line, where = sc.locate(("network", "nodes"))
+            raise ScenarioError(
+                "a GraphML file carries its own node attributes", file=file, line=line, where=where
+            )
+        return read_graphml(paths["file"])
+    return read_edgelist_csv(paths["file"], nodes_path=paths.get("nodes"))
+
+
+def _node_params(sc: Scenario, graph: nx.Graph[Any]) -> dict[str, Any]:
+    """Per-person constants taken from node attributes (``[network] node_params``)."""
+    assert sc.network is not None
+    mapping = sc.network.get("node_params", {})
+    file, line, where = sc.locate(("network", "node_params"))
+    if not isinstance(mapping, Mapping):
+        raise ScenarioError(
+            'must be a table: constant = "node attribute"', file=file, line=line, where=where
+        )
+    out: dict[str, Any] = {}
+    for constant, attribute in mapping.items():
+        file, line, where = sc.locate(("network", "node_params", constant))
+        values = []
+        for node in graph:
+            value = graph.nodes[node].get(attribute)
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    value = None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ScenarioError(
+                    f"node {node!r} has no numeric attribute {attribute!r}",
+                    file=file,
+                    line=line,
+                    where=where,
+                    hint="every node needs it (a column of the nodes table)",
+                )
+            values.append(float(value))
+        out[constant] = np.asarray(values)
+    return out
 
 
 def _stem(sset: ScenarioSet) -> str:

@@ -118,6 +118,10 @@ class _Reader:
             raise self.fail(path, f"must be true or false, not {_typename(value)}")
         return value
 
+    def meta(self, v: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, str]:
+        """The documentation keys every entry may carry: units, doc, source."""
+        return {k: self.text(v.get(k, ""), (*path, k)) for k in ("units", "doc", "source")}
+
     # -- sections ----------------------------------------------------------------------------
     def read(self) -> ModelSpec:
         top = self.table(self.data, ())
@@ -309,9 +313,7 @@ class _Reader:
             name=name,
             value=value,
             dims=d,
-            units=self.text(v.get("units", ""), (*path, "units")),
-            doc=self.text(v.get("doc", ""), (*path, "doc")),
-            source=self.text(v.get("source", ""), (*path, "source")),
+            **self.meta(v, path),
             min=lo,
             max=hi,
         )
@@ -365,9 +367,7 @@ class _Reader:
             inflows=self.names(v.get("inflows", []), (*path, "inflows")),
             outflows=self.names(v.get("outflows", []), (*path, "outflows")),
             dims=d,
-            units=self.text(v.get("units", ""), (*path, "units")),
-            doc=self.text(v.get("doc", ""), (*path, "doc")),
-            source=self.text(v.get("source", ""), (*path, "source")),
+            **self.meta(v, path),
             non_negative=self.boolean(v.get("non_negative", False), (*path, "non_negative")),
         )
 
@@ -382,9 +382,7 @@ class _Reader:
             name=name,
             equation=self.equation(v["equation"], (*path, "equation"), d, dims),
             dims=d,
-            units=self.text(v.get("units", ""), (*path, "units")),
-            doc=self.text(v.get("doc", ""), (*path, "doc")),
-            source=self.text(v.get("source", ""), (*path, "source")),
+            **self.meta(v, path),
             non_negative=self.boolean(v.get("non_negative", False), (*path, "non_negative")),
         )
 
@@ -401,9 +399,7 @@ class _Reader:
             name=name,
             equation=self.equation(v["equation"], (*path, "equation"), d, dims),
             dims=d,
-            units=self.text(v.get("units", ""), (*path, "units")),
-            doc=self.text(v.get("doc", ""), (*path, "doc")),
-            source=self.text(v.get("source", ""), (*path, "source")),
+            **self.meta(v, path),
         )
 
     def read_lookup(self, name: str, v: Any) -> Lookup:
@@ -426,9 +422,7 @@ class _Reader:
             name=name,
             xs=tuple(xs),
             ys=tuple(ys),
-            units=self.text(v.get("units", ""), (*path, "units")),
-            doc=self.text(v.get("doc", ""), (*path, "doc")),
-            source=self.text(v.get("source", ""), (*path, "source")),
+            **self.meta(v, path),
         )
 
     def read_event(

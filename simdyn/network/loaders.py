@@ -36,15 +36,19 @@ NODE_COLUMNS = ("node", "team", "role", "skill")
 ROLES = ("manager", "member")
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise NetworkError(
             f"cannot read file: {exc.strerror or exc}",
             file=str(path),
             hint="check that the path exists and is readable",
         ) from None
+
+
+def _read_text(path: Path) -> str:
+    data = _read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -416,14 +420,7 @@ def read_graphml(
     [(0, 1), (1, 2)]
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise NetworkError(
-            f"cannot read file: {exc.strerror or exc}",
-            file=str(path),
-            hint="check that the path exists and is readable",
-        ) from None
+    raw = _read_bytes(path)
     lines = _GraphMLLines(path, raw)
     try:
         node_type: Any = nodetype  # networkx types this as a class; any callable works

@@ -45,6 +45,7 @@ __all__ = [
     "Step",
     "StyleChange",
     "TimeSettings",
+    "build_network",
     "compare_scenarios",
     "evaluate_goals",
     "goal_series",
@@ -52,7 +53,6 @@ __all__ = [
     "parse_assignments",
     "plan_run",
     "run_scenario",
-    "build_network",
     "simulate_plan",
     "validate_scenario",
 ]

@@ -389,8 +389,8 @@ def simulate(
             n_scenarios=hi - lo,
             dim_sizes=cm.dim_sizes,
             network=ops,
-            rng=None,
-            extra={"seed": root, "scenarios": slice(lo, hi)},
+            seed=root,
+            scenarios=slice(lo, hi),
         )
         with np.errstate(all="ignore"):
             bound = cm.bind(

@@ -20,13 +20,19 @@ __all__ = ["FUNCTIONS", "BindContext", "Function", "register_function"]
 
 @dataclass(frozen=True)
 class BindContext:
-    """What a function factory may use when a run starts."""
+    """What a function factory may use when a run starts.
+
+    ``scenarios`` is the slice of the whole batch this chunk covers; a stochastic function
+    should draw scenario ``k``'s numbers from
+    ``SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))`` so that results do not
+    depend on chunking.
+    """
 
     n_scenarios: int
     dim_sizes: Mapping[str, int]
     network: Any = None
-    rng: np.random.Generator | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    seed: np.random.SeedSequence | None = None
+    scenarios: slice = field(default_factory=lambda: slice(None))
 
 
 def _union_dims(arg_dims: Sequence[tuple[str, ...]]) -> tuple[str, ...]:

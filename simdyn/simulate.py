@@ -418,7 +418,7 @@ def simulate(
                 tableau=FIXED_METHODS[method],
                 on_save=on_save,
                 clamp_rows=cm.nonneg_rows,
-                post_step=_event_hook(cm, bound, root, lo, hi, grid.dt),
+                post_step=_after_step(bound, _event_hook(cm, bound, root, lo, hi, grid.dt)),
             )
         return integrate_scipy(
             bound.rhs,
@@ -429,6 +429,9 @@ def simulate(
             rtol=rtol,
             atol=atol,
             clamp_rows=cm.nonneg_rows,
+            # a fixed delay reads its input from the recorded steps: keep them at most dt apart
+            max_step=grid.dt if cm.has_history else np.inf,
+            after_step=_after_step(bound, None),
         )
 
     def record(st: Status, lo: int, hi: int) -> None:
@@ -463,6 +466,23 @@ def _operators(network: Any) -> GraphOperators | None:
         f"network must be a networkx graph or GraphOperators, not {type(network).__name__}",
         where="network",
     )
+
+
+def _after_step(
+    bound: Bound, events: Callable[[float, FloatArray], None] | None
+) -> Callable[[float, FloatArray], None] | None:
+    """After each accepted step: apply random events, then record the inputs of fixed delays."""
+    record = bound.record
+    if events is None and record is None:
+        return None
+
+    def hook(t: float, y: FloatArray) -> None:
+        if events is not None:
+            events(t, y)
+        if record is not None:
+            record(t, t, y)
+
+    return hook
 
 
 def _event_hook(

@@ -41,6 +41,7 @@ def integrate_scipy(
     atol: float = 1e-9,
     max_step: float = np.inf,
     clamp_rows: IntArray | None = None,
+    after_step: Callable[[float, FloatArray], None] | None = None,
 ) -> Status:
     """Integrate ``rhs`` with scipy's ``method``, calling ``on_save`` at every ``t_eval``.
 
@@ -49,6 +50,8 @@ def integrate_scipy(
     saved times are NaN. ``rhs(t, ts, y)`` is called with ``ts = t`` (inputs switch at the
     exact time). Saved states
     of ``clamp_rows`` (non-negative stocks) are cut at zero, removing the solver's round-off.
+    ``after_step(t, y)`` is called after each accepted step (for example to record the inputs of
+    fixed delays).
     """
     n_state, n = y0.shape
     nonfinite_at: list[float] = []
@@ -81,6 +84,17 @@ def integrate_scipy(
     with np.errstate(all="ignore"):
         z0 = np.ascontiguousarray(y0.T).ravel()
         save_until(float(t_eval[0]), lambda _t: z0)
+        if n_state == 0:
+            # nothing to integrate (a model of auxiliaries only): visit the saved times, and
+            # times max_step apart, so that step hooks still run
+            visits = t_eval
+            if np.isfinite(max_step):
+                visits = np.union1d(t_eval, np.arange(t_eval[0], t_eval[-1], max_step))
+            for t in visits[1:]:
+                if after_step is not None:
+                    after_step(float(t), y0)
+                save_until(float(t), lambda _t: z0)
+            return status
         solver = _SOLVERS[method](
             fun,
             float(t_eval[0]),
@@ -99,6 +113,8 @@ def integrate_scipy(
             if nonfinite_at:
                 status.message = f"a derivative became non-finite at t = {nonfinite_at[0]:g}"
                 break
+            if after_step is not None:
+                after_step(solver.t, np.ascontiguousarray(solver.y.reshape(n, n_state).T))
             save_until(solver.t, solver.dense_output())
         missing = np.full((n_state * n,), np.nan)
         save_until(np.inf, lambda _t: missing)

@@ -76,12 +76,15 @@ class Emitter:
         Variables and constants by name.
     lookups
         Lookup name to the code names of its x and y arrays.
+    histories
+        ``DELAY`` outputs and the dimensions of their recorded input.
     """
 
     dim_order: tuple[str, ...]
     elements: Mapping[str, tuple[str, ...]]
     symbols: Mapping[str, Symbol]
     lookups: Mapping[str, tuple[str, str]]
+    histories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     used_functions: set[str] = field(default_factory=set)
 
     # -- dimensions ---------------------------------------------------------------------------
@@ -233,6 +236,14 @@ class Emitter:
             raise ExpressionError(f"{name} takes {want} argument(s), {n} given", column=node.col)
 
     def _call(self, node: Call) -> Code:
+        if node.func.startswith("$history:"):
+            # DELAY's read from its history (the parser never produces a "$" name)
+            name = node.func.partition(":")[2]
+            tau, init = (self.emit(a) for a in node.args)
+            dims = self.histories[name]
+            return Code(
+                f"H_{name}.lookup(t, {self.align(tau, dims)}, {self.align(init, dims)})", dims
+            )
         upper = node.func.upper()
         sym = self.symbols.get(node.func)
         if sym is not None and sym.kind == "lookup":

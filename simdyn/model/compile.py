@@ -74,13 +74,15 @@ class Bound:
     """A compiled model bound to parameter arrays for one chunk of scenarios.
 
     ``events(t, ts, y)`` returns, per event, ``(hazard, reset_values)`` evaluated at state ``y``
-    (``None`` when the model has no events).
+    (``None`` when the model has no events). ``record(t, ts, y)`` stores the inputs of fixed
+    delays after an accepted step (``None`` when the model has no ``DELAY``).
     """
 
     y0: FloatArray
     rhs: Rhs
     observe: Observe
     events: Callable[[float, float, FloatArray], tuple[Any, ...]] | None = None
+    record: Callable[[float, float, FloatArray], None] | None = None
 
 
 @dataclass
@@ -115,6 +117,7 @@ class CompiledModel:
     functions: tuple[str, ...]
     nonneg_rows: IntArray
     events: tuple[EventSlot, ...]
+    has_history: bool
     _bind: Callable[..., Any] = field(repr=False)
 
     def row_owner(self, row: int) -> str:
@@ -139,8 +142,14 @@ class CompiledModel:
         funcs = {name: FUNCTIONS[name].factory(ctx) for name in self.functions}
         init, make = self._bind(params, funcs, n_scenarios, dt, start, stop)
         y0, consts = init()
-        rhs, observe, events = make(consts)
-        return Bound(y0=y0, rhs=rhs, observe=observe, events=events if self.events else None)
+        rhs, observe, events, record = make(consts)
+        return Bound(
+            y0=y0,
+            rhs=rhs,
+            observe=observe,
+            events=events if self.events else None,
+            record=record if self.has_history else None,
+        )
 
 
 # -- parsing and lowering ---------------------------------------------------------------------
@@ -151,6 +160,7 @@ class _Builder:
         self.spec = spec
         self.vars: dict[str, _Var] = {}
         self.counter = itertools.count(1)
+        self.histories: list[tuple[str, str]] = []  # (DELAY output, its recorded input)
         uses_node = any(
             NODE_DIM in v.dims
             for table in (spec.constants, spec.stocks, spec.flows, spec.auxiliaries)
@@ -257,17 +267,20 @@ class _Builder:
                 base, "init", (), args[0], hidden=True, infer_dims=True, owner=path
             )
             return Name(base, col)
-        if upper == "DELAY":
-            raise self.error(
-                ExpressionError(
-                    "DELAY (a fixed pipeline delay) is not supported",
-                    column=col,
-                    hint="use DELAYN(x, tau, n) with a high order n, e.g. 20, for a near-fixed delay",
-                ),
-                path,
-            )
         x = self.hidden_aux(f"{base}_in", args[0], path)
         tau = self.hidden_aux(f"{base}_tau", args[1], path)
+        if upper == "DELAY":
+            # a fixed pipeline: the input tau ago, read from a history the driver records
+            if len(args) > 2:
+                init_node: Node = self.hidden_aux(f"{base}_init", args[2], path)
+            else:  # the input's value at the start, as in XMILE
+                self.vars[f"{base}_init"] = _Var(
+                    f"{base}_init", "init", (), args[0], hidden=True, infer_dims=True, owner=path
+                )
+                init_node = Name(f"{base}_init", col)
+            self.histories.append((base, x.name))
+            call = Call(f"$history:{base}", (tau, init_node), col)
+            return self.hidden_aux(base, call, path)
         if upper == "DELAYN":
             n_node = args[2]
             if not isinstance(n_node, Num) or n_node.value != int(n_node.value) or n_node.value < 1:
@@ -425,7 +438,8 @@ class _Builder:
 
     def emitter(self) -> Emitter:
         lookups = {n: (f"L_{n}_x", f"L_{n}_y") for n in self.spec.lookups}
-        return Emitter(self.dim_order, self.elements, self.symbols(), lookups)
+        histories = {out: self.vars[x].dims for out, x in self.histories}
+        return Emitter(self.dim_order, self.elements, self.symbols(), lookups, histories)
 
     def infer_hidden_dims(self) -> None:
         for _ in range(len(self.vars) + 2):
@@ -506,7 +520,7 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
 
     # check references and dimensions, and generate one assignment per variable
     def shape_src(dims: tuple[str, ...], s: str) -> str:
-        return "(" + ", ".join([*(str(dim_sizes[d]) for d in dims), s]) + ")"
+        return "(" + ", ".join([*(str(dim_sizes[d]) for d in dims), s]) + ",)"
 
     def assign(v: _Var, eq: Node | dict[str, Node], path: tuple[str, ...]) -> list[str]:
         target = f"c_{v.name}" if v.kind == "init" else f"v_{v.name}"
@@ -633,9 +647,11 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         )
 
     visible = [*spec.stocks, *spec.flows, *spec.auxiliaries]
+    histories = b.histories
     body: list[str] = [
         "def bind(P, F, S, _DT, _START, _STOP):",
         *(f"    p_{c} = P[{c!r}]" for c in spec.constants),
+        *(f"    H_{out} = _rt.History({shape_src(vars_[x].dims, 'S')})" for out, x in histories),
         "    def init():",
         "        t = _START",
         "        ts = _START",
@@ -647,6 +663,7 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         assert eq is not None
         path = (*v.owner, "initial") if v.kind == "stock" and not v.hidden else v.owner
         body += ["        " + line for line in assign(v, eq, path)]
+    body += [f"        H_{out}.record(_START, v_{x})" for out, x in histories]
     body.append(f"        y = np.empty(({n_state}, S))")
     body += [f"        {_rows(s)} = v_{s.name}" for s in slots]
     body.append(f"        return y, ({''.join(f'c_{n}, ' for n in inits)})")
@@ -679,7 +696,15 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         assert v.eq is not None
         body += ["            " + line for line in assign(v, v.eq, v.owner)]
     body.append(f"            return ({''.join(r + ', ' for r in event_returns)})")
-    body += ["        return rhs, observe, events", "    return init, make", ""]
+    body += ["        def record(t, ts, y):", "            _S = y.shape[-1]"]
+    body += ["            " + line for line in stock_views()]
+    for n in run_order:
+        v = vars_[n]
+        assert v.eq is not None
+        body += ["            " + line for line in assign(v, v.eq, v.owner)]
+    body += [f"            H_{out}.record(t, v_{x})" for out, x in histories]
+    body += ["            return None"]
+    body += ["        return rhs, observe, events, record", "    return init, make", ""]
     body[1:1] = [f"    f_{f} = F[{f!r}]" for f in sorted(em.used_functions)]
     source = "\n".join(body)
 
@@ -720,6 +745,7 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
         functions=tuple(sorted(em.used_functions)),
         nonneg_rows=np.asarray(nonneg, dtype=np.int64),
         events=tuple(event_slots),
+        has_history=bool(histories),
         _bind=bind,
     )
 

@@ -322,9 +322,9 @@ def test_smooth_with_per_scenario_time_constant(make_model: Make) -> None:
     np.testing.assert_allclose(ds.y.values, 5 * (1 - np.exp(-t / taus)), rtol=0, atol=1e-6)
 
 
-def test_delay_is_rejected_with_a_hint(make_model: Make) -> None:
-    with pytest.raises(simdyn.SimdynError, match="DELAYN"):
-        make_model({"y": "DELAY(1, 2)"}).compile()
+def test_delay_takes_two_or_three_arguments(make_model: Make) -> None:
+    with pytest.raises(simdyn.ExpressionError, match="DELAY takes 2 to 3"):
+        make_model({"y": "DELAY(1)"}).compile()
 
 
 @pytest.mark.parametrize("n", ["0", "2.5", "tau"])

@@ -143,13 +143,7 @@ class CompiledModel:
         init, make = self._bind(params, funcs, n_scenarios, dt, start, stop)
         y0, consts = init()
         rhs, observe, events, record = make(consts)
-        return Bound(
-            y0=y0,
-            rhs=rhs,
-            observe=observe,
-            events=events if self.events else None,
-            record=record if self.has_history else None,
-        )
+        return Bound(y0=y0, rhs=rhs, observe=observe, events=events, record=record)
 
 
 # -- parsing and lowering ---------------------------------------------------------------------
@@ -682,28 +676,25 @@ def compile_model(spec: ModelSpec, *, nodelist: Sequence[Any] | None = None) -> 
     body.append("            out = np.empty_like(y)")
     body += ["            " + line.replace("y[", "out[", 1) for line in rate_lines]
     body.append("            return out")
-    body += ["        def observe(t, ts, y):", "            _S = y.shape[-1]"]
-    body += ["            " + line for line in stock_views()]
+    # observe, events and record evaluate the state in full: stock views and every auxiliary
+    evaluate_all = ["            _S = y.shape[-1]"]
+    evaluate_all += ["            " + line for line in stock_views()]
     for n in run_order:
         v = vars_[n]
         assert v.eq is not None
-        body += ["            " + line for line in assign(v, v.eq, v.owner)]
+        evaluate_all += ["            " + line for line in assign(v, v.eq, v.owner)]
+    body += ["        def observe(t, ts, y):", *evaluate_all]
     body.append(f"            return ({''.join(f'v_{n}, ' for n in visible)})")
-    body += ["        def events(t, ts, y):", "            _S = y.shape[-1]"]
-    body += ["            " + line for line in stock_views()]
-    for n in run_order:
-        v = vars_[n]
-        assert v.eq is not None
-        body += ["            " + line for line in assign(v, v.eq, v.owner)]
-    body.append(f"            return ({''.join(r + ', ' for r in event_returns)})")
-    body += ["        def record(t, ts, y):", "            _S = y.shape[-1]"]
-    body += ["            " + line for line in stock_views()]
-    for n in run_order:
-        v = vars_[n]
-        assert v.eq is not None
-        body += ["            " + line for line in assign(v, v.eq, v.owner)]
-    body += [f"            H_{out}.record(t, v_{x})" for out, x in histories]
-    body += ["            return None"]
+    if event_returns:
+        body += ["        def events(t, ts, y):", *evaluate_all]
+        body.append(f"            return ({''.join(r + ', ' for r in event_returns)})")
+    else:
+        body.append("        events = None")
+    if histories:
+        body += ["        def record(t, ts, y):", *evaluate_all]
+        body += [f"            H_{out}.record(t, v_{x})" for out, x in histories]
+    else:
+        body.append("        record = None")
     body += ["        return rhs, observe, events, record", "    return init, make", ""]
     body[1:1] = [f"    f_{f} = F[{f!r}]" for f in sorted(em.used_functions)]
     source = "\n".join(body)

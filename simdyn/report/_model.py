@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import simdyn
@@ -10,12 +11,12 @@ __all__ = ["describe_model", "list_models_text"]
 
 
 def list_models_text() -> str:
-    """One line per built-in model: its name, time unit and first line of documentation."""
+    """One line per built-in model: its name, time unit and the first sentence of its doc."""
     lines = []
     for name in simdyn.list_models():
         model = simdyn.load_model(name)
-        doc = (model.doc or "").strip().splitlines()
-        lines.append(f"{name:<20} [{model.time_units}] {doc[0] if doc else ''}".rstrip())
+        first = re.split(r"(?<=[.!?])\s", " ".join(model.doc.split()), maxsplit=1)[0]
+        lines.append(f"{name:<20} [{model.time_units}] {first}".rstrip())
     return "\n".join(lines)
 
 
@@ -27,7 +28,7 @@ def describe_model(name_or_path: str) -> str:
     name_or_path
         A built-in model name or a model file.
     """
-    model: Any = simdyn.load_model(name_or_path)
+    model = simdyn.load_model(name_or_path)
     out = [f"{model.name} (time unit: {model.time_units})"]
     if model.doc:
         out.append(model.doc.strip())

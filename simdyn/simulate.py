@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from simdyn._rng import Seed
-from simdyn._types import FloatArray
+from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
 from simdyn.model.compile import Bound, CompiledModel
@@ -20,7 +20,7 @@ from simdyn.model.functions import BindContext
 from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
 from simdyn.model.model import Model, load_model
 from simdyn.model.spec import Constant
-from simdyn.network import GraphOperators
+from simdyn.network import GraphOperators, team_codes
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
 
@@ -321,6 +321,7 @@ def simulate(
     """
     model = load_model(model) if not isinstance(model, Model) else model
     ops = _operators(network)
+    teams = _teams(network, ops)
     cm = model.compile(ops.nodelist if ops is not None else None)
     tspec = model.spec.time
     t0 = float(tspec.start if start is None else start)
@@ -389,6 +390,7 @@ def simulate(
             n_scenarios=hi - lo,
             dim_sizes=cm.dim_sizes,
             network=ops,
+            teams=teams,
             seed=root,
             scenarios=slice(lo, hi),
         )
@@ -466,6 +468,16 @@ def _operators(network: Any) -> GraphOperators | None:
         f"network must be a networkx graph or GraphOperators, not {type(network).__name__}",
         where="network",
     )
+
+
+def _teams(network: Any, ops: GraphOperators | None) -> IntArray | None:
+    """Team code per node when every node of a networkx graph has a ``team`` attribute."""
+    if ops is None or not isinstance(network, nx.Graph):
+        return None
+    if not all("team" in data for _, data in network.nodes(data=True)):
+        return None
+    codes, _labels = team_codes(network, nodelist=ops.nodelist)
+    return codes
 
 
 def _after_step(

@@ -22,7 +22,9 @@ __all__ = ["FUNCTIONS", "BindContext", "Function", "register_function"]
 class BindContext:
     """What a function factory may use when a run starts.
 
-    ``scenarios`` is the slice of the whole batch this chunk covers; a stochastic function
+    ``teams`` holds the team code of each node (in the network's node order) when the graph's
+    nodes carry a ``team`` attribute. ``scenarios`` is the slice of the whole batch this chunk
+    covers; a stochastic function
     should draw scenario ``k``'s numbers from
     ``SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))`` so that results do not
     depend on chunking.
@@ -31,6 +33,7 @@ class BindContext:
     n_scenarios: int
     dim_sizes: Mapping[str, int]
     network: Any = None
+    teams: np.ndarray[Any, np.dtype[np.int64]] | None = None
     seed: np.random.SeedSequence | None = None
     scenarios: slice = field(default_factory=lambda: slice(None))
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from simdyn._types import FloatArray
 from simdyn.errors import ExpressionError, ScenarioError
@@ -82,6 +83,23 @@ def _gini(ctx: BindContext) -> Callable[[Any], FloatArray]:
     return f
 
 
+def _teams_reached(ctx: BindContext) -> Callable[[Any, Any], FloatArray]:
+    n = _ops(ctx, "TEAMS_REACHED").n_nodes
+    # a graph whose nodes carry no 'team' attribute is one team
+    codes = ctx.teams if ctx.teams is not None else np.zeros(n, dtype=np.int64)
+    n_teams = int(codes.max(initial=-1)) + 1
+    sizes = np.bincount(codes, minlength=n_teams).astype(np.float64)
+    mean = sp.csr_array((1.0 / sizes[codes], (codes, np.arange(n))), shape=(n_teams, n))
+
+    def f(x: Any, level: Any) -> FloatArray:
+        arr = np.asarray(x, dtype=np.float64)
+        flat = np.broadcast_to(arr, (n, *arr.shape[1:])).reshape(n, -1)
+        reached = np.asarray(mean @ flat) >= np.asarray(level, dtype=np.float64).reshape(1, -1)
+        return np.asarray(reached.mean(axis=0), dtype=np.float64).reshape(arr.shape[1:])
+
+    return f
+
+
 def _degree(ctx: BindContext) -> Callable[[], FloatArray]:
     deg = _ops(ctx, "DEGREE").degree.astype(np.float64)[:, None]
     return lambda: deg
@@ -141,6 +159,16 @@ NETWORK_FUNCTIONS: tuple[Function, ...] = (
         "Gini coefficient of x over the nodes (0 = equal, → 1 = concentrated)",
         _gini,
         _reduce_nodes("GINI"),
+        needs_network=True,
+    ),
+    Function(
+        "TEAMS_REACHED",
+        2,
+        2,
+        "TEAMS_REACHED(x, level): share of teams whose mean of x is at least level (teams from the "
+        "graph's 'team' node attribute; without it the whole graph is one team)",
+        _teams_reached,
+        _reduce_nodes("TEAMS_REACHED"),
         needs_network=True,
     ),
     Function(

@@ -117,6 +117,7 @@ def plot_timeseries(
         ax.set_title(name if not units else f"{name} [{units}]", fontsize=10)
         ax.set_xlabel(time_units)
         ax.grid(alpha=0.3)
+        _readable_flat_axis(ax)
         if goals is not None and len(goals):
             _mark_goals(ax, goals, name, labels, colors)
         if len(labels) > 1 or any(s for s, _ in _series(dataset, name)):
@@ -149,6 +150,16 @@ def _mark_goals(
             markeredgewidth=1.8,
         )
         ax.axvline(float(row["time"]), color="0.7", linewidth=0.6, linestyle=":")
+
+
+def _readable_flat_axis(ax: Axes) -> None:
+    """Plain tick labels; a (nearly) constant series gets a ±5 % band instead of an offset axis."""
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    lo, hi = ax.get_ylim()
+    mid = 0.5 * (lo + hi)
+    if hi - lo < 1e-6 * max(abs(mid), 1e-12):
+        pad = 0.05 * abs(mid) if mid else 1.0
+        ax.set_ylim(mid - pad, mid + pad)
 
 
 def _space(fig: Figure, nrows: int, panel_height: float) -> None:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from simdyn.errors import SimdynError
+
 __all__ = ["atomic_directory", "dataset_to_frame", "write_csv", "write_netcdf"]
 
 _TMP = ".tmp-"
@@ -46,9 +48,18 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     'done'
     """
     target = Path(target).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(target)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-", dir=target.parent)
+        )
+    except OSError as exc:
+        raise SimdynError(
+            f"cannot create the output folder ({exc.strerror or exc})",
+            file=str(target),
+            hint="choose a folder you can write to, e.g. --out runs/NAME",
+        ) from None
     try:
         tmp.chmod(0o777 & ~_umask())
         yield tmp

@@ -162,6 +162,9 @@ def validate_scenario(
 ) -> ScenarioSet:
     """Load a scenario file and check every scenario in it against its model, without running.
 
+    The model is compiled too (equations, dimensions, loops), and in network mode the graph is
+    built or read.
+
     Returns
     -------
     ScenarioSet
@@ -173,7 +176,18 @@ def validate_scenario(
         For the first mistake found, located at ``file:line``.
     """
     sset = load_scenario(source, overrides=overrides)
-    _plan_all(list(sset.select()))
+    for plan in _plan_all(list(sset.select())):
+        sc = plan.scenario
+        graph = build_network(sc) if sc.network is not None else None
+        try:  # equations, dimensions and dependency order are checked when compiling
+            plan.model.compile(list(graph) if graph is not None else None)
+        except SimdynError as exc:
+            if exc.file is not None:
+                raise
+            file, line, where = sc.locate(("model",))
+            raise ScenarioError(
+                exc.what, file=file, line=line, where=where, hint=exc.hint
+            ) from None
     return sset
 
 

@@ -151,3 +151,28 @@ def test_main_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
+
+
+def test_validate_compiles_the_model(runner: CliRunner, tmp_path: Path) -> None:
+    model = tmp_path / "loop.toml"
+    model.write_text(
+        '[model]\nname = "loop"\ntime_units = "day"\n'
+        '[stocks.a]\ninitial = "1"\ninflows = ["f"]\n'
+        '[flows.f]\nequation = "g"\n[auxiliaries.g]\nequation = "f"\n'
+    )
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'model = "{model}"\n')
+    result = runner.invoke(cli, ["validate", str(scenario)])
+    assert result.exit_code == 2
+    assert f"{model}:8: flows.f.equation: algebraic loop: f -> g -> f" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_output_folder_is_a_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(cli, ["run", "--out", str(blocker / "run"), "-q"])
+    assert result.exit_code == 2
+    assert "cannot create the output folder" in result.output
+    assert "Traceback" not in result.output
+    assert blocker.read_text() == "not a folder"

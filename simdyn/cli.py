@@ -8,6 +8,7 @@ Each command parses its arguments, merges overrides (model defaults < scenario f
 from __future__ import annotations
 
 import sys
+import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,14 @@ def _user_errors() -> Iterator[None]:
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"{where}{exc.strerror or exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _is_model_file(path: Path) -> bool:
+    """A model file has a [model] table; a scenario names its model with a string."""
+    try:
+        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("model"), dict)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # the scenario loader reports the problem with its location
 
 
 def _overrides(sets: Sequence[str], method: str | None) -> dict[str, Any]:
@@ -209,7 +218,7 @@ def _report(
 def validate(
     ctx: click.Context, scenario_files: tuple[Path, ...], sets: tuple[str, ...], quiet: bool
 ) -> None:
-    """Check scenario files against their models without running them.
+    """Check scenario files against their models without running them (model files too).
 
     Every file is checked; each problem is printed as one line, and the exit code is 2 if
     any file has one.
@@ -218,15 +227,19 @@ def validate(
     for path in scenario_files:
         try:
             with _user_errors():
-                checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
+                if _is_model_file(path):
+                    model = simdyn.load_model(path)
+                    model.check()
+                    summary = f" (model {model.name})"
+                else:
+                    checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
+                    n = len(checked.variants)
+                    summary = f" (base + {n} variant{'s' if n != 1 else ''})" if n else ""
         except SystemExit:
             failed = True
             continue
         if not _quiet(ctx, quiet):
-            n = len(checked.variants)
-            click.echo(
-                f"ok: {path}" + (f" (base + {n} variant{'s' if n != 1 else ''})" if n else "")
-            )
+            click.echo(f"ok: {path}{summary}")
     if failed:
         sys.exit(EXIT_BAD_INPUT)
 

@@ -221,6 +221,18 @@ class Model:
         )
 
     # -- compilation ------------------------------------------------------------------------
+    def check(self) -> None:
+        """Compile the model to check its equations, dimensions and dependency order.
+
+        A model with per-person variables is compiled for a two-node placeholder graph.
+
+        Raises
+        ------
+        SimdynError
+            The first problem found, located at ``file:line``.
+        """
+        self.compile(("placeholder_1", "placeholder_2") if self.uses_network else None)
+
     def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
         """The compiled form for a given node list (cached)."""
         key = tuple(nodelist) if nodelist is not None else None

@@ -176,3 +176,16 @@ def test_unwritable_output_folder_is_a_one_line_error(runner: CliRunner, tmp_pat
     assert "cannot create the output folder" in result.output
     assert "Traceback" not in result.output
     assert blocker.read_text() == "not a folder"
+
+
+def test_validate_checks_model_files_too(runner: CliRunner, tmp_path: Path) -> None:
+    good = Path(simdyn.__file__).parent / "models" / "learning_org_network.toml"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[model]\nname = "bad"\ntime_units = "day"\n[stocks.x]\ninitial = "1"\noutflows = ["loss"]\n'
+        '[flows.loss]\nequation = "k * x"\n'
+    )
+    result = runner.invoke(cli, ["validate", str(good), str(bad)])
+    assert result.exit_code == 2
+    assert f"ok: {good} (model learning_org_network)" in result.output
+    assert f"{bad}:8: flows.loss.equation (column 1): unknown name 'k'" in result.output

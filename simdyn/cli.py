@@ -83,6 +83,13 @@ def _quiet(ctx: click.Context, quiet: bool) -> bool:
     return quiet or bool(ctx.find_root().params.get("quiet"))
 
 
+_scenario_files = click.argument(
+    "scenario_files",
+    metavar="SCENARIO...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+)
 _set_option = click.option(
     "--set",
     "sets",
@@ -150,13 +157,7 @@ def run(
 
 
 @cli.command()
-@click.argument(
-    "scenario_files",
-    metavar="SCENARIO...",
-    nargs=-1,
-    required=True,
-    type=click.Path(path_type=Path),
-)
+@_scenario_files
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -205,13 +206,7 @@ def _report(
 
 
 @cli.command()
-@click.argument(
-    "scenario_files",
-    metavar="SCENARIO...",
-    nargs=-1,
-    required=True,
-    type=click.Path(path_type=Path),
-)
+@_scenario_files
 @_set_option
 @_quiet_option
 @click.pass_context

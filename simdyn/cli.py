@@ -124,8 +124,9 @@ def cli(quiet: bool) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default: runs/<scenario name>). Replaced only when the run is complete.",
+    metavar="DIR",
+    help="Output folder (default: runs/<scenario name>). Replaced only when the run is complete, "
+    "and only if simdyn wrote it (see docs/cli.md).",
 )
 @_set_option
 @_method_option
@@ -141,7 +142,7 @@ def cli(quiet: bool) -> None:
 def run(
     ctx: click.Context,
     scenario_file: Path | None,
-    out: Path | None,
+    out: str | None,
     sets: tuple[str, ...],
     method: str | None,
     variants: tuple[str, ...],
@@ -152,7 +153,7 @@ def run(
     The output folder holds results.nc, timeseries.csv, goals.csv, PNG plots and report.html.
     """
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
-    target = out if out is not None else Path("runs") / source.stem
+    target = out if out is not None else str(Path("runs") / source.stem)
     _report([source], target, sets, method, variants, _quiet(ctx, quiet))
 
 
@@ -160,10 +161,10 @@ def run(
 @_scenario_files
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs") / "compare",
+    metavar="DIR",
+    default=str(Path("runs") / "compare"),
     show_default=True,
-    help="Output folder.",
+    help="Output folder (replaced only if simdyn wrote it).",
 )
 @_set_option
 @_method_option
@@ -172,7 +173,7 @@ def run(
 def compare(
     ctx: click.Context,
     scenario_files: tuple[Path, ...],
-    out: Path,
+    out: str,
     sets: tuple[str, ...],
     method: str | None,
     quiet: bool,
@@ -183,7 +184,7 @@ def compare(
 
 def _report(
     sources: Sequence[Path],
-    out: Path,
+    out: str,
     sets: Sequence[str],
     method: str | None,
     variants: Sequence[str],

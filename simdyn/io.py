@@ -9,11 +9,15 @@ and a failed write leaves the target as it was.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import json
 import os
 import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +25,76 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from simdyn._files import (
+    MARKER,
+    atomic_file,
+    check_output_file,
+    check_output_target,
+    is_simdyn_folder,
+)
 from simdyn.errors import SimdynError
 
-__all__ = ["atomic_directory", "dataset_to_frame", "write_csv", "write_netcdf"]
+__all__ = [
+    "MARKER",
+    "atomic_directory",
+    "atomic_file",
+    "check_output_file",
+    "check_output_target",
+    "dataset_to_frame",
+    "write_csv",
+    "write_netcdf",
+]
 
 _TMP = ".tmp-"
 _OLD = ".old-"
 
 
+def _manifest(writer: str, run_id: str, files: Sequence[str] = ()) -> str:
+    from simdyn import __version__
+
+    return json.dumps(
+        {
+            "simdyn": __version__,
+            "run_id": run_id,
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "writer": writer,
+            "files": sorted(files),
+        },
+        indent=2,
+    )
+
+
 @contextlib.contextmanager
-def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_directory(
+    target: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    writer: str = "simdyn",
+    label: str = "output folder",
+) -> Iterator[Path]:
     """Yield a fresh temporary folder that becomes ``target`` when the block ends without error.
 
-    The temporary folder is a sibling of ``target`` (``.NAME.tmp-PID-XXXX``), so the final
-    rename stays on one file system. If the block raises, the temporary folder is removed and
-    ``target`` is untouched. Leftovers of a process that was killed outright (whose PID no
-    longer runs) are removed the next time the same target is written.
+    ``target`` is first checked with :func:`check_output_target` (so only a new folder, an
+    empty one or one simdyn wrote before is ever replaced, and never the working directory,
+    a folder holding one of ``inputs``, a file, a device or a link). The temporary folder is a
+    sibling of ``target`` (``.NAME.tmp-PID-XXXX``), so the final rename stays on one file
+    system; it holds the marker :data:`MARKER` (simdyn version, run id, time, ``writer``) from
+    the start. If the block raises, the temporary folder is removed and ``target`` is
+    untouched. Leftovers of a process that was killed outright (whose PID no longer runs) are
+    removed the next time the same target is written, but only when they are real folders of
+    this user that are empty or carry the marker.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
-    >>> with atomic_directory(out) as tmp:
+    >>> with atomic_directory(out, writer="doctest") as tmp:
     ...     _ = (tmp / "a.txt").write_text("done")
-    >>> (out / "a.txt").read_text()
-    'done'
+    >>> (out / "a.txt").read_text(), is_simdyn_folder(out)
+    ('done', True)
     """
-    target = Path(target).absolute()
+    target = check_output_target(target, inputs=inputs, label=label)
+    run_id = uuid.uuid4().hex
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(target)
@@ -56,25 +103,32 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         )
     except OSError as exc:
         raise SimdynError(
-            f"cannot create the output folder ({exc.strerror or exc})",
+            f"cannot create the {label} ({exc.strerror or exc})",
             file=str(target),
             hint="choose a folder you can write to, e.g. --out runs/NAME",
         ) from None
     try:
+        (tmp / MARKER).write_text(_manifest(writer, run_id), encoding="utf-8")
         tmp.chmod(0o777 & ~_umask())
         yield tmp
-        if target.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}{_OLD}{os.getpid()}-", dir=target.parent)
-            )
-            os.rename(target, old / target.name)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
+        files = [p.name for p in tmp.iterdir() if p.name != MARKER]
+        (tmp / MARKER).write_text(_manifest(writer, run_id, files), encoding="utf-8")
+        _replace(tmp, target, inputs, label)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _replace(tmp: Path, target: Path, inputs: Iterable[str | os.PathLike[str]], label: str) -> None:
+    """Rename ``tmp`` to ``target``, moving an existing (checked again) ``target`` aside first."""
+    if not os.path.lexists(target):
+        os.rename(tmp, target)
+        return
+    check_output_target(target, inputs=inputs, label=label)  # it may have changed meanwhile
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}{_OLD}{os.getpid()}-", dir=target.parent))
+    os.rename(target, old / target.name)
+    os.rename(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _umask() -> int:
@@ -87,8 +141,23 @@ def _remove_stale(target: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(target.name)}(?:{_TMP}|{_OLD})(\d+)-")
     for sibling in target.parent.iterdir():
         match = pattern.match(sibling.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not _alive(int(match.group(1))) and _is_leftover(sibling, target.name):
             shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _is_leftover(folder: Path, name: str) -> bool:
+    """A stale sibling is removed only if it is simdyn's own: a real folder of this user that
+    is empty, carries the marker, or holds only the old ``name`` folder carrying it."""
+    try:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            return False
+        entries = os.listdir(folder)
+    except OSError:
+        return False
+    if not entries or is_simdyn_folder(folder):
+        return True
+    return entries == [name] and is_simdyn_folder(folder / name)
 
 
 def _alive(pid: int) -> bool:

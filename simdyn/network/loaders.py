@@ -23,6 +23,7 @@ from typing import Any
 
 import networkx as nx
 
+from simdyn._files import atomic_file
 from simdyn.errors import NetworkError
 from simdyn.network._common import check_graph
 from simdyn.network.graphs import EDGE_KINDS
@@ -353,13 +354,19 @@ def write_edgelist_csv(
     1,2,0.5,
     """
     check_graph(G)
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
+    with (
+        atomic_file(path, label="edge-list file") as tmp,
+        tmp.open("w", newline="", encoding="utf-8") as f,
+    ):
         w = csv.writer(f, lineterminator="\n")
         w.writerow(EDGE_COLUMNS)
         for u, v, data in G.edges(data=True):
             w.writerow([u, v, _csv_text(data.get("strength", 1.0)), _csv_text(data.get("kind"))])
     if nodes_path is not None:
-        with Path(nodes_path).open("w", newline="", encoding="utf-8") as f:
+        with (
+            atomic_file(nodes_path, label="node table") as tmp,
+            tmp.open("w", newline="", encoding="utf-8") as f,
+        ):
             w = csv.writer(f, lineterminator="\n")
             w.writerow(NODE_COLUMNS)
             for node, data in G.nodes(data=True):
@@ -490,4 +497,5 @@ def write_graphml(G: nx.Graph[Any], path: str | Path) -> None:
     {'strength': 0.2, 'kind': 'cross'}
     """
     check_graph(G)
-    nx.write_graphml(G, str(path))
+    with atomic_file(path, label="GraphML file") as tmp:
+        nx.write_graphml(G, str(tmp))

@@ -7,14 +7,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from simdyn.io import atomic_directory, dataset_to_frame, write_csv, write_netcdf
+from simdyn.io import (
+    atomic_directory,
+    check_output_target,
+    dataset_to_frame,
+    write_csv,
+    write_netcdf,
+)
 from simdyn.report._html import make_plots, render_html
 from simdyn.scenario import ScenarioResult, ScenarioSet, compare_scenarios
 from simdyn.scenario._run import Progress
 
-__all__ = ["OUTPUT_FILES", "report_scenarios", "write_run"]
+__all__ = ["OUTPUT_FILES", "input_files", "report_scenarios", "write_run"]
 
-OUTPUT_FILES = ("results.nc", "timeseries.csv", "goals.csv", "report.html")
+OUTPUT_FILES = ("simdyn-run.json", "results.nc", "timeseries.csv", "goals.csv", "report.html")
 """The files every output folder holds, besides one PNG per plot."""
 
 
@@ -22,7 +28,9 @@ def write_run(result: ScenarioResult, out: str | os.PathLike[str]) -> Path:
     """Write results, goals, plots and the HTML report of ``result`` into the folder ``out``.
 
     The folder is written under a temporary name and renamed into place when complete; an
-    existing ``out`` is replaced only then (see :func:`simdyn.io.atomic_directory`).
+    existing ``out`` is replaced only then, and only if simdyn wrote it (it carries
+    ``simdyn-run.json``); the folder may not hold the run's scenario or model files (see
+    :func:`simdyn.io.check_output_target`).
 
     Files: ``results.nc`` (every variable, with the scenario text and the simdyn version in
     its attributes), ``timeseries.csv``, ``goals.csv``, one ``.png`` per plot and
@@ -34,7 +42,7 @@ def write_run(result: ScenarioResult, out: str | os.PathLike[str]) -> Path:
         The path of ``report.html``.
     """
     target = Path(out)
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, inputs=input_files(result), writer="simdyn report") as tmp:
         write_netcdf(result.dataset, tmp / "results.nc")
         write_csv(dataset_to_frame(result.dataset), tmp / "timeseries.csv")
         write_csv(result.goals, tmp / "goals.csv")
@@ -43,6 +51,21 @@ def write_run(result: ScenarioResult, out: str | os.PathLike[str]) -> Path:
             (tmp / f"{plot.name}.png").write_bytes(plot.png)
         (tmp / "report.html").write_text(render_html(result, plots), encoding="utf-8")
     return target / "report.html"
+
+
+def input_files(result: ScenarioResult) -> list[str]:
+    """The files a result was made from: scenario files (with ``extends``), model and graph files."""
+    files: set[str] = set(result.texts)
+    for run in result.runs:
+        sc = run.scenario
+        files.update(o.file for o in sc.origins.values())
+        if os.path.isabs(sc.model):
+            files.add(sc.model)
+        for key in ("file", "nodes"):
+            value = (sc.network or {}).get(key)
+            if isinstance(value, str):
+                files.add(str(Path(sc.source).parent / value))
+    return sorted(f for f in files if not f.startswith("<"))
 
 
 def report_scenarios(
@@ -76,5 +99,7 @@ def report_scenarios(
     pathlib.Path
         The path of ``report.html``.
     """
+    early = [s for s in sources if not isinstance(s, ScenarioSet)]
+    check_output_target(out, inputs=early)  # before the runs: refuse a bad --out at once
     result = compare_scenarios(sources, overrides=overrides, variants=variants, progress=progress)
     return write_run(result, out)

@@ -30,7 +30,7 @@ def test_run_passes_scenario_overrides_and_out(runner: CliRunner, tmp_path: Path
     call.assert_called_once()
     args, kwargs = call.call_args
     assert args == ([Path("s.toml")],)
-    assert kwargs["out"] == tmp_path
+    assert kwargs["out"] == str(tmp_path)
     assert kwargs["overrides"] == {
         "params.demand": 1.2,
         "time.stop": 24,
@@ -51,7 +51,7 @@ def test_run_without_scenario_uses_the_packaged_default(runner: CliRunner) -> No
         result = runner.invoke(cli, ["run"])
     assert result.exit_code == 0
     assert call.call_args.args == ([DEFAULT_SCENARIO],)
-    assert call.call_args.kwargs["out"] == Path("runs") / "default"
+    assert call.call_args.kwargs["out"] == str(Path("runs") / "default")
     assert call.call_args.kwargs["variants"] is None
 
 
@@ -61,7 +61,7 @@ def test_compare_passes_every_file(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert result.output == ""
     assert call.call_args.args == ([Path("a.toml"), Path("b.toml")],)
-    assert call.call_args.kwargs["out"] == Path("o")
+    assert call.call_args.kwargs["out"] == "o"
 
 
 def test_library_error_is_one_line_and_exit_2(runner: CliRunner) -> None:

@@ -41,10 +41,14 @@ def test_write_run_files_and_netcdf_attrs(mini_scenario: Path, tmp_path: Path) -
     assert len(frame) == 2 * result.dataset.sizes["time"]
 
 
+def _simdyn_folder(target: Path) -> None:
+    with atomic_directory(target) as tmp:
+        (tmp / "old.txt").write_text("old")
+
+
 def test_failure_in_the_writer_leaves_the_old_folder(tmp_path: Path) -> None:
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
+    _simdyn_folder(target)
 
     def write() -> None:
         with atomic_directory(target) as tmp:
@@ -53,18 +57,17 @@ def test_failure_in_the_writer_leaves_the_old_folder(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="disk full"):
         write()
-    assert sorted(os.listdir(target)) == ["old.txt"]
+    assert sorted(os.listdir(target)) == ["old.txt", "simdyn-run.json"]
     assert _siblings(target) == []
 
 
 def test_existing_folder_is_replaced_when_complete(tmp_path: Path) -> None:
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
+    _simdyn_folder(target)
     with atomic_directory(target) as tmp:
         (tmp / "new.txt").write_text("new")
         assert (target / "old.txt").exists()
-    assert sorted(os.listdir(target)) == ["new.txt"]
+    assert sorted(os.listdir(target)) == ["new.txt", "simdyn-run.json"]
     assert _siblings(target) == []
 
 
@@ -96,5 +99,5 @@ def test_killed_writer_leaves_no_output_and_its_leftovers_are_removed(tmp_path: 
     # the dead writer's temporary folder is cleaned up by the next write to the same target
     with atomic_directory(target) as tmp:
         (tmp / "ok.txt").write_text("ok")
-    assert sorted(os.listdir(target)) == ["ok.txt"]
+    assert sorted(os.listdir(target)) == ["ok.txt", "simdyn-run.json"]
     assert _siblings(target) == ["started"]

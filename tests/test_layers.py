@@ -20,6 +20,7 @@ LAYERS = {
     "simdyn.integrate": 1,
     "simdyn.network": 1,
     "simdyn.model": 2,
+    "simdyn.results": 2.5,
     "simdyn.simulate": 3,
     "simdyn.scenario": 4,
     "simdyn.sweep": 4,

@@ -6,7 +6,6 @@ when the model is compiled.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import re
@@ -17,6 +16,7 @@ from typing import Any
 from simdyn._toml import TomlDocument, load_toml
 from simdyn.errors import ModelError
 from simdyn.expr import is_reserved
+from simdyn.model.params import check_bounds, did_you_mean
 from simdyn.model.spec import (
     Auxiliary,
     Constant,
@@ -31,7 +31,7 @@ from simdyn.model.spec import (
     Value,
 )
 
-__all__ = ["NODE_DIM", "spec_from_dict", "spec_from_file"]
+__all__ = ["NODE_DIM", "check_bounds", "did_you_mean", "spec_from_dict", "spec_from_file"]
 
 #: The dimension reserved for the org graph; its elements come from the network.
 NODE_DIM = "node"
@@ -61,12 +61,6 @@ _KEYS = {
     "preset": ("values", "doc", "source"),
     "events": ("hazard", "reset", "dims", "doc", "source"),
 }
-
-
-def did_you_mean(word: str, choices: Any) -> str | None:
-    """A ``did you mean 'x'?`` hint for ``word`` among ``choices``, or ``None``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 class _Reader:
@@ -496,22 +490,6 @@ class _Reader:
                     source=self.text(p.get("source", ""), (*path, "source")),
                 )
         return out
-
-
-def check_bounds(c: Constant, value: Any, fail: Any) -> None:
-    """Raise ``fail(what, hint)`` if any number in ``value`` lies outside ``c``'s bounds."""
-    vals = value if isinstance(value, tuple) else (value,)
-    for x in vals:
-        if c.min is not None and x < c.min:
-            raise fail(f"{x:g} is below the minimum {c.min:g} of {c.name!r}", _range_hint(c))
-        if c.max is not None and x > c.max:
-            raise fail(f"{x:g} is above the maximum {c.max:g} of {c.name!r}", _range_hint(c))
-
-
-def _range_hint(c: Constant) -> str:
-    lo = "-inf" if c.min is None else f"{c.min:g}"
-    hi = "inf" if c.max is None else f"{c.max:g}"
-    return f"allowed range [{lo}, {hi}]"
 
 
 def _typename(value: Any) -> str:

@@ -17,7 +17,7 @@ from simdyn.errors import ScenarioError
 from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
 from simdyn.model.compile import Bound, CompiledModel
 from simdyn.model.functions import BindContext
-from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
+from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean, grid_problem, sum_problem
 from simdyn.model.model import Model, load_model
 from simdyn.model.spec import Constant
 from simdyn.network import GraphOperators, team_codes
@@ -48,12 +48,9 @@ class TimeGrid:
             raise ScenarioError(
                 f"stop ({self.stop:g}) must be after start ({self.start:g})", where="stop"
             )
-        if abs(self.n_steps * self.dt - (self.stop - self.start)) > 1e-9 * max(1.0, self.stop):
-            raise ScenarioError(
-                f"stop - start ({self.stop - self.start:g}) is not a whole number of steps dt = {self.dt:g}",
-                where="dt",
-                hint="choose dt so that (stop - start) / dt is a whole number",
-            )
+        problem = grid_problem(self.start, self.stop, self.dt)
+        if problem is not None:
+            raise ScenarioError(problem[0], where="dt", hint=problem[1])
         if (
             self.save_per < self.dt
             or abs(self.save_every * self.dt - self.save_per) > 1e-9 * self.save_per
@@ -240,12 +237,36 @@ class _Params:
                 self.values[k] = stacked
                 self.given[k] = stacked
 
+    def check_sums(self) -> None:
+        """Constants declared ``sum_to`` in the model must add up in every scenario."""
+        for name in {key.partition("[")[0] for key in self.given}:
+            arr = self.values[name]
+            c = self.model.constants[name]
+            if c.sum_to is None:
+                continue
+            totals = np.asarray(arr, dtype=float).sum(axis=0).ravel()  # its one dimension
+            bad = np.flatnonzero(~np.isclose(totals, c.sum_to, rtol=1e-6, atol=1e-9))
+            if bad.size:
+                elements = tuple(self.model.dimensions[c.dims[0]])
+                column = np.asarray(arr, dtype=float)[..., bad[0] if arr.shape[-1] > 1 else 0]
+                value = tuple(float(v) for v in column.ravel())
+                problem = sum_problem(c, value, elements, _as_tuple(c.value, len(elements)))
+                assert problem is not None
+                scenario = f" in scenario {int(bad[0])}" if arr.shape[-1] > 1 else ""
+                raise ScenarioError(problem[0] + scenario, where=f"params.{name}", hint=problem[1])
+
     def arrays(self) -> dict[str, FloatArray]:
         out: dict[str, FloatArray] = {}
         for name, c in self.model.constants.items():
             v = self.values.get(name)
             out[name] = v if v is not None else self.default(c)
         return out
+
+
+def _as_tuple(value: Any, n: int) -> tuple[float, ...]:
+    if isinstance(value, tuple | list):
+        return tuple(float(v) for v in value)
+    return (float(value),) * n
 
 
 def _chunk(arrays: Mapping[str, FloatArray], lo: int, hi: int) -> dict[str, FloatArray]:
@@ -351,6 +372,7 @@ def simulate(
         p.apply_presets(presets)
     for key, raw in (params or {}).items():
         p.set(key, raw, "params")
+    p.check_sums()
     n = p.n
     arrays = p.arrays()
 

@@ -31,7 +31,7 @@ from simdyn.model.spec import (
     Value,
 )
 
-__all__ = ["NODE_DIM", "spec_from_dict", "spec_from_file"]
+__all__ = ["NODE_DIM", "grid_problem", "spec_from_dict", "spec_from_file", "sum_problem"]
 
 #: The dimension reserved for the org graph; its elements come from the network.
 NODE_DIM = "node"
@@ -53,11 +53,11 @@ _COMMON = ("units", "doc", "source", "dims")
 _KEYS = {
     "model": ("name", "time_units", "doc", "key_outputs", "extends", "remove"),
     "time": ("start", "stop", "dt", "save_per", "method"),
-    "constants": ("value", "min", "max", *_COMMON),
+    "constants": ("value", "min", "max", "sum_to", *_COMMON),
     "stocks": ("initial", "inflows", "outflows", "non_negative", *_COMMON),
     "flows": ("equation", "non_negative", *_COMMON),
     "auxiliaries": ("equation", *_COMMON),
-    "lookups": ("points", "units", "doc", "source"),
+    "lookups": ("points", "units", "input_units", "doc", "source"),
     "preset": ("values", "doc", "source"),
     "events": ("hazard", "reset", "dims", "doc", "source"),
 }
@@ -228,6 +228,9 @@ class _Reader:
             raise self.fail(("time", "stop"), "must be after start")
         if spec.save_per is not None and spec.save_per <= 0:
             raise self.fail(("time", "save_per"), "must be positive")
+        problem = grid_problem(spec.start, spec.stop, spec.dt)
+        if problem is not None:
+            raise self.fail(("time", "dt"), *problem)
         return spec
 
     def read_dimensions(self, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -316,8 +319,19 @@ class _Reader:
             **self.meta(v, path),
             min=lo,
             max=hi,
+            sum_to=self.number(v["sum_to"], (*path, "sum_to")) if "sum_to" in v else None,
         )
         check_bounds(c, c.value, lambda what, hint: self.fail((*path, "value"), what, hint))
+        if c.sum_to is not None:
+            if len(d) != 1 or d[0] == NODE_DIM:
+                raise self.fail(
+                    (*path, "sum_to"),
+                    "sum_to needs a constant with one dimension",
+                    'declare dims = ["<dimension>"] and one value per element',
+                )
+            problem = sum_problem(c, c.value, dims[d[0]])
+            if problem is not None:
+                raise self.fail((*path, "value"), *problem)
         return c
 
     def value(
@@ -508,6 +522,73 @@ def check_bounds(c: Constant, value: Any, fail: Any) -> None:
             raise fail(f"{x:g} is above the maximum {c.max:g} of {c.name!r}", _range_hint(c))
 
 
+def grid_problem(start: float, stop: float, dt: float) -> tuple[str, str] | None:
+    """``(what, hint)`` if ``dt`` does not divide ``stop - start`` into whole steps.
+
+    Examples
+    --------
+    >>> grid_problem(0, 10, 0.3)[1]
+    'choose dt so that (stop - start) / dt is a whole number, e.g. dt = 0.25'
+    >>> grid_problem(0, 60, 0.125) is None
+    True
+    """
+    horizon = stop - start
+    n = round(horizon / dt)
+    if n >= 1 and abs(n * dt - horizon) <= 1e-9 * max(1.0, abs(stop)):
+        return None
+    what = f"stop - start ({horizon:g}) is not a whole number of steps dt = {dt:g}"
+    hint = "choose dt so that (stop - start) / dt is a whole number"
+    for k in range(40):  # the largest dt of the form 2^-k (or a divisor) below the one given
+        for cand in (2.0**-k * m for m in (10, 5, 2, 1)):
+            steps = horizon / cand
+            if cand <= dt and abs(steps - round(steps)) < 1e-9 * max(1.0, steps):
+                return what, f"{hint}, e.g. dt = {cand:g}"
+    return what, hint
+
+
+def sum_problem(
+    c: Constant, value: Any, elements: tuple[str, ...], default: Any = None
+) -> tuple[str, str] | None:
+    """``(what, hint)`` if ``value`` breaks ``c``'s ``sum_to`` constraint, else ``None``.
+
+    With ``default`` (the values before a partial change) the hint names the elements that
+    kept their defaults.
+
+    Examples
+    --------
+    >>> c = Constant("mix", (0.5, 0.5), ("k",), sum_to=1.0)
+    >>> sum_problem(c, (1.0, 0.5), ("a", "b"))[0]
+    'mix sums to 1.5, it must sum to 1 (sum_to in the model)'
+    """
+    if c.sum_to is None:
+        return None
+    vals = value if isinstance(value, tuple) else (float(value),) * len(elements)
+    total = math.fsum(vals)
+    if math.isclose(total, c.sum_to, rel_tol=1e-6, abs_tol=1e-9):
+        return None
+    what = f"{c.name} sums to {total:g}, it must sum to {c.sum_to:g} (sum_to in the model)"
+    kept = ""
+    fixed = _rescaled(vals, c.sum_to)
+    if isinstance(default, tuple):
+        same = [k for k, (v, old) in enumerate(zip(vals, default, strict=True)) if v == old]
+        if same and len(same) < len(elements):
+            listed = ", ".join(f"{elements[k]} = {vals[k]:g}" for k in same)
+            kept = f"the elements not set keep their defaults ({listed}); "
+            changed = math.fsum(v for k, v in enumerate(vals) if k not in same)
+            if math.isclose(changed, c.sum_to, rel_tol=1e-6):
+                fixed = tuple(0.0 if k in same else v for k, v in enumerate(vals))
+    example = ", ".join(f"{e} = {v:g}" for e, v in zip(elements, fixed, strict=True))
+    return what, f"{kept}set every element, e.g. {{ {example} }}"
+
+
+def _rescaled(vals: tuple[float, ...], total: float) -> tuple[float, ...]:
+    """``vals`` scaled to add up to ``total`` (equal shares if they add up to zero)."""
+    s = math.fsum(vals)
+    if s <= 0:
+        return tuple(total / len(vals) for _ in vals)
+    return tuple(round(v * total / s, 6) for v in vals)
+
+
 def _range_hint(c: Constant) -> str:
     lo = "-inf" if c.min is None else f"{c.min:g}"
     hi = "inf" if c.max is None else f"{c.max:g}"
@@ -537,13 +618,27 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Mod
     >>> spec.stocks["x"].outflows
     ('loss',)
     """
+    raw: Any = data  # checked by the reader; it may be anything at run time
+    model = raw.get("model") if isinstance(raw, Mapping) else None
+    if isinstance(model, Mapping) and "extends" in model:
+        base_dir = Path(source).parent if source else Path.cwd()
+        data = _extend(data, base_dir / "<dict>", (), None)
     return _Reader(data, source, None).read()
 
 
 def spec_from_file(path: str | Path) -> ModelSpec:
     """Read and check a TOML model file (following ``[model] extends``)."""
     doc = load_toml(path, error=ModelError, hint="see docs/model-files.md")
-    data = _extend(doc, Path(path), ())
+    named = doc.data.get("model")
+    if isinstance(named, str):
+        raise ModelError(
+            "this is a scenario file, not a model file (model = ... names its model)",
+            file=str(path),
+            line=doc.line("model"),
+            where="model",
+            hint=f"run it with `simdyn run {path}`; see its model with `simdyn show {named}`",
+        )
+    data = _extend(doc.data, Path(path), (), doc)
     return _Reader(data, str(path), doc).read()
 
 
@@ -553,24 +648,27 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _VARIABLE_TABLES = ("constants", "stocks", "flows", "auxiliaries", "lookups", "events")
 
 
-def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """Merge a model file over the one it ``extends``.
+def _extend(
+    raw: Mapping[str, Any], path: Path, chain: tuple[Path, ...], doc: TomlDocument | None
+) -> dict[str, Any]:
+    """Merge a model file (or a ``dict`` said to live at ``path``) over the one it ``extends``.
 
     Each entry of the child (a variable, a preset group, a dimension, a ``[model]`` or ``[time]``
     key) replaces the base's entry of the same name; ``[model] remove`` lists names to drop.
     """
-    data = dict(doc.data)
+    data = dict(raw)
     model = data.get("model")
+    file = str(path) if doc is not None else None
     if not isinstance(model, Mapping) or "extends" not in model:
         if isinstance(model, Mapping) and "remove" in model:
             raise ModelError(
                 "'remove' only applies together with 'extends'",
-                file=str(path),
-                line=doc.line("model", "remove"),
+                file=file,
+                line=doc.line("model", "remove") if doc is not None else None,
                 where="model.remove",
             )
         return data
-    reader = _Reader(data, str(path), doc)
+    reader = _Reader(data, file, doc)
     target = reader.text(model["extends"], ("model", "extends"))
     base_path = (
         MODELS_DIR / f"{target}.toml"
@@ -588,7 +686,7 @@ def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str,
             "a built-in model name or a path relative to this file",
         )
     base_doc = load_toml(base_path, error=ModelError, hint="see docs/model-files.md")
-    base = _extend(base_doc, base_path, (*chain, path.resolve()))
+    base = _extend(base_doc.data, base_path, (*chain, path.resolve()), base_doc)
     _Reader(base, str(base_path), base_doc).read()  # the base must be valid on its own
     merged: dict[str, Any] = {
         k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simdyn.errors import ModelError
+from simdyn.errors import ModelError, SimdynError
 from simdyn.model.compile import CompiledModel, compile_model
 from simdyn.model.loader import (
     MODELS_DIR,
@@ -214,9 +214,16 @@ class Model:
             }
             for g, alts in spec.presets.items()
         }
+        python = dict(spec.python)
+        python.update(dict.fromkeys(equations or {}, "Model.replace(equations=...)"))
         return Model(
             dataclasses.replace(
-                spec, constants=consts, auxiliaries=auxes, flows=flows, presets=presets
+                spec,
+                constants=consts,
+                auxiliaries=auxes,
+                flows=flows,
+                presets=presets,
+                python=python,
             )
         )
 
@@ -238,9 +245,22 @@ class Model:
         key = tuple(nodelist) if nodelist is not None else None
         cm = self._compiled.get(key)
         if cm is None:
-            cm = compile_model(self.spec, nodelist=nodelist)
+            try:
+                cm = compile_model(self.spec, nodelist=nodelist)
+            except SimdynError as exc:
+                raise python_located(self.spec, exc) from None
             self._compiled[key] = cm
         return cm
+
+
+def python_located(spec: ModelSpec, exc: SimdynError) -> SimdynError:
+    """``exc`` pointing at the Python call that defined the variable, not at a file line."""
+    parts = (exc.where or "").split(".")
+    name = parts[1] if len(parts) > 1 else ""
+    origin = spec.python.get(name) or spec.python.get("*")
+    if origin is None:
+        return exc
+    return type(exc)(exc.what, file=origin, where=exc.where, column=exc.column, hint=exc.hint)
 
 
 def list_models() -> list[str]:
@@ -279,5 +299,12 @@ def load_model(name_or_path: str | Path) -> Model:
 
 
 def model_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Model:
-    """Build a model in Python from the same structure as a model file."""
-    return Model(spec_from_dict(data, source=source))
+    """Build a model in Python from the same structure as a model file.
+
+    ``[model] extends`` names a built-in model (or a model file, relative to ``source``'s
+    folder or the working directory); the entries given replace the base's.
+    """
+    spec = spec_from_dict(data, source=source)
+    if source is None:
+        spec = dataclasses.replace(spec, python={"*": "model_from_dict"})
+    return Model(spec)

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 import simdyn
 from simdyn.plot import plot_comparison, plot_network, plot_timeseries
-from simdyn.scenario import ScenarioResult
+from simdyn.scenario import ScenarioResult, StyleChange
 
 __all__ = ["Plot", "make_plots", "render_html"]
 
@@ -152,6 +152,18 @@ def _network_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     )
 
 
+def _levers(run: Any) -> list[dict[str, Any]]:
+    """Per style change: the levers it moved and those it left at their ``params`` value."""
+    out = []
+    for name, policy in run.scenario.policies.items():
+        if not isinstance(policy, StyleChange):
+            continue
+        moved = [p.param for p in run.plan.policies if p.name == name]
+        held = [h.param for h in run.plan.held if h.policy == name]
+        out.append({"policy": name, "moved": moved, "held": held})
+    return out
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, bool | np.bool_):
         return str(bool(x))
@@ -192,6 +204,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
                 "goals_met": int(g["met"].sum()),
                 "goals_total": len(g),
                 "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
+                "levers": _levers(run),
                 "changed": [
                     {
                         "name": name,

@@ -55,7 +55,7 @@ _POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("param", "at", "to", "until"),
     "ramp": ("param", "start", "end", "to"),
     "piecewise": ("param", "points"),
-    "style": ("at", "to", "transition", "keep"),
+    "style": ("at", "to", "transition", "keep", "override"),
 }
 _GOAL_KEYS = ("variable", "time", "comparison", "value", "label", "relative_to", "enabled")
 _OVERRIDE_SOURCE = "--set"
@@ -234,6 +234,14 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
     origins: dict[KeyPath, Origin] = {(): Origin(file, None, ())}
     origins.update({key: Origin(file, line, key) for key, line in lines.items()})
     doc = _Doc(data, origins)
+    if isinstance(data.get("model"), dict):
+        _fail(
+            doc,
+            ("model",),
+            "this is a model file, not a scenario file (it has a [model] table)",
+            f'a scenario names its model: model = "{path.name}"; '
+            f"check the model with `simdyn validate {file}` or `simdyn show {file}`",
+        )
     _check_keys(doc, (), data, _TOP_KEYS)
     extends = data.pop("extends", None)
     if extends is None:
@@ -421,6 +429,7 @@ def _policy(doc: _Doc, path: KeyPath) -> Policy | None:
             to=_style(doc, (*path, "to")) or _missing(doc, (*path, "to")),
             transition=num("transition", required=False) or 0.0,
             keep=_names(doc, (*path, "keep")),
+            override=_names(doc, (*path, "override")),
             label=label,
         )
     param = _get(doc, (*path, "param"), str, required=True)

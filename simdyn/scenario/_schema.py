@@ -269,7 +269,9 @@ class StyleChange:
     """Change management style at ``at``; every lever ramps to its new value over ``transition``.
 
     Preset values that only set initial values of stocks are not levers and do not change;
-    nor do the constants named in ``keep`` (for example a demand calibration a preset carries).
+    nor do the constants named in ``keep`` (for example a demand calibration a preset carries),
+    nor constants the scenario sets in ``params`` (the user set them on purpose) unless they
+    are named in ``override``.
 
     Examples
     --------
@@ -281,6 +283,7 @@ class StyleChange:
     to: Style
     transition: float = 0.0
     keep: tuple[str, ...] = ()
+    override: tuple[str, ...] = ()
     label: str = ""
     kind: Literal["style"] = field(default="style", init=False)
 

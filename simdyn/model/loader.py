@@ -437,6 +437,7 @@ class _Reader:
             xs=tuple(xs),
             ys=tuple(ys),
             **self.meta(v, path),
+            input_units=self.text(v.get("input_units", ""), (*path, "input_units")),
         )
 
     def read_event(

@@ -28,6 +28,7 @@ from simdyn.model.spec import (
     Stock,
     TimeSpec,
 )
+from simdyn.model.units import UnitIssue, check_units
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +46,7 @@ class Model:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self._compiled: dict[tuple[Any, ...] | None, CompiledModel] = {}
+        self._units: list[UnitIssue] | None = None
 
     def __repr__(self) -> str:
         s = self.spec
@@ -228,10 +230,21 @@ class Model:
         )
 
     # -- compilation ------------------------------------------------------------------------
-    def check(self) -> None:
-        """Compile the model to check its equations, dimensions and dependency order.
+    def check(self, *, strict_units: bool = False) -> list[UnitIssue]:
+        """Compile the model to check its equations, dimensions and dependency order; check units.
 
         A model with per-person variables is compiled for a two-node placeholder graph.
+
+        Parameters
+        ----------
+        strict_units
+            Raise on the first unit inconsistency instead of returning it.
+
+        Returns
+        -------
+        list of UnitIssue
+            The unit inconsistencies (see :mod:`simdyn.model.units`), each located at
+            ``file:line``; empty for a unit-clean model.
 
         Raises
         ------
@@ -239,6 +252,16 @@ class Model:
             The first problem found, located at ``file:line``.
         """
         self.compile(("placeholder_1", "placeholder_2") if self.uses_network else None)
+        issues = self.unit_issues()
+        if strict_units and issues:
+            raise issues[0].error()
+        return issues
+
+    def unit_issues(self) -> list[UnitIssue]:
+        """Every unit inconsistency of the model's equations (cached)."""
+        if self._units is None:
+            self._units = check_units(self.spec)
+        return list(self._units)
 
     def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
         """The compiled form for a given node list (cached)."""

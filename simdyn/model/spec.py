@@ -105,8 +105,9 @@ class Lookup:
     ys: tuple[float, ...]
     units: str = ""
     doc: str = ""
-    input_units: str = ""
     source: str = ""
+    input_units: str = ""
+    """The unit of the lookup's input (``units`` is the unit of its output)."""
 
 
 @dataclass(frozen=True)

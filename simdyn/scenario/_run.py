@@ -17,6 +17,7 @@ import xarray as xr
 
 import simdyn
 from simdyn.errors import ScenarioError, SimdynError
+from simdyn.model.units import UnitIssue
 from simdyn.network import org_graph, read_edgelist_csv, read_graphml
 from simdyn.scenario._goals import GOAL_COLUMNS, evaluate_goals
 from simdyn.scenario._loader import ScenarioSet, load_scenario
@@ -30,6 +31,7 @@ __all__ = [
     "build_network",
     "compare_scenarios",
     "run_scenario",
+    "unit_issues",
 ]
 
 Progress = Callable[[int, int, str], None]
@@ -157,13 +159,31 @@ def compare_scenarios(
     )
 
 
+def unit_issues(sset: ScenarioSet) -> list[UnitIssue]:
+    """The unit inconsistencies of the models a scenario file's runs use (each model once)."""
+    seen: dict[str, None] = {}
+    for sc in sset.select():
+        seen.setdefault(sc.model, None)
+    return [issue for name in seen for issue in _load_model(_first(sset, name)).unit_issues()]
+
+
+def _first(sset: ScenarioSet, model: str) -> Scenario:
+    return next(sc for sc in sset.select() if sc.model == model)
+
+
 def validate_scenario(
-    source: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None
+    source: str | os.PathLike[str],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    strict_units: bool = False,
 ) -> ScenarioSet:
     """Load a scenario file and check every scenario in it against its model, without running.
 
     The model is compiled too (equations, dimensions, loops), and in network mode the graph is
     built or read.
+
+    With ``strict_units`` a unit inconsistency of a model (see :func:`unit_issues`) is an
+    error too.
 
     Returns
     -------
@@ -176,6 +196,10 @@ def validate_scenario(
         For the first mistake found, located at ``file:line``.
     """
     sset = load_scenario(source, overrides=overrides)
+    if strict_units:
+        issues = unit_issues(sset)
+        if issues:
+            raise issues[0].error()
     for plan in _plan_all(list(sset.select())):
         sc = plan.scenario
         graph = build_network(sc) if sc.network is not None else None

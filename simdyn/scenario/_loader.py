@@ -26,6 +26,7 @@ from simdyn.scenario._schema import (
     Policy,
     Ramp,
     Scenario,
+    StartFromRun,
     Step,
     StyleChange,
     TimeSettings,
@@ -48,6 +49,7 @@ _SCENARIO_KEYS = (
     "goals",
     "network",
     "report",
+    "start_from",
 )
 _TOP_KEYS = ("extends", *_SCENARIO_KEYS, "variants")
 _TIME_KEYS = ("start", "stop", "dt", "method", "save_per")
@@ -316,6 +318,24 @@ def _splitdotted(key: str) -> tuple[str, ...]:
 # -- building scenario objects ---------------------------------------------------------------
 
 
+def _start_from(doc: _Doc) -> str | StartFromRun | None:
+    """``start_from = "directive"`` or ``start_from = { run = "base", time = 24 }``."""
+    raw = doc.data.get("start_from")
+    if raw is None or isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        _fail(
+            doc,
+            ("start_from",),
+            f"must be a style name or a table, not {_kind(raw)}",
+            'start_from = "directive" or start_from = { run = "base", time = 24 }',
+        )
+    _table(doc, ("start_from",), ("run", "time"))
+    run = _get(doc, ("start_from", "run"), str, required=True)
+    time = _get(doc, ("start_from", "time"), float)
+    return StartFromRun(run=run, time=time)
+
+
 def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     d = doc.data
     model = _get(doc, ("model",), str, required=True)
@@ -363,6 +383,7 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
         (),
         Scenario,
         model=model,
+        start_from=_start_from(doc),
         name=name,
         title=_get(doc, ("title",), str) or "",
         description=_get(doc, ("description",), str) or "",

@@ -196,6 +196,16 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
     params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
     changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
 
+    if isinstance(scenario.start_from, str):
+        styles = model.presets.get(STYLE_GROUP, {})
+        if scenario.start_from not in styles:
+            loc.fail(
+                ("start_from",),
+                f"unknown style {scenario.start_from!r} to start from",
+                _hint(scenario.start_from, styles)
+                or ("one of " + ", ".join(styles) if styles else "this model has no styles"),
+            )
+
     variables = tuple(model.variables)
     for gname, goal in scenario.goals.items():
         _check_goal(goal, model, variables, time, loc, ("goals", gname))

@@ -29,6 +29,7 @@ __all__ = [
     "Policy",
     "Ramp",
     "Scenario",
+    "StartFromRun",
     "Step",
     "StyleChange",
     "TimeSettings",
@@ -348,6 +349,15 @@ class Goal:
 
 
 @dataclass(frozen=True)
+class StartFromRun:
+    """Start from the stocks of another run of the same file (``"base"`` or a variant) at
+    ``time`` (default: that run's start)."""
+
+    run: str
+    time: float | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One fully merged scenario: what to run, how, which policies, which goals.
 
@@ -376,6 +386,9 @@ class Scenario:
         The ``[network]`` table, passed on to the network layer.
     report
         The ``[report]`` table (``variables``: what to plot first).
+    start_from
+        Start from one organisation's state: a style preset's name (its steady state), or a
+        :class:`StartFromRun`; ``None`` starts from the model's initial values.
     source
         The file the scenario came from.
     text
@@ -394,6 +407,7 @@ class Scenario:
     goals: Mapping[str, Goal] = field(default_factory=dict)
     network: Mapping[str, Any] | None = None
     report_variables: tuple[str, ...] = ()
+    start_from: str | StartFromRun | None = None
     source: str = "<string>"
     text: str = ""
     origins: Mapping[KeyPath, Origin] = field(default_factory=dict, repr=False, compare=False)

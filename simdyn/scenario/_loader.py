@@ -371,7 +371,10 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     network = d.get("network")
     if network is not None and not isinstance(network, dict):
         _fail(doc, ("network",), f"must be a table, not {_kind(network)}", "[network]")
-    _table(doc, ("report",), ("variables",))
+    _table(doc, ("report",), ("variables", "value_per_unit"))
+    value_per_unit = _get(doc, ("report", "value_per_unit"), float)
+    if value_per_unit is not None and not value_per_unit > 0:
+        _fail(doc, ("report", "value_per_unit"), "must be a positive number (USD per unit)", None)
     report_vars = _get(doc, ("report", "variables"), list) or []
     for k, v in enumerate(report_vars):
         if not isinstance(v, str):
@@ -395,6 +398,7 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
         goals=goals,
         network=network,
         report_variables=tuple(report_vars),
+        report_value_per_unit=value_per_unit,
         source=source,
         text=text,
         origins=doc.origins,

@@ -385,7 +385,8 @@ class Scenario:
     network
         The ``[network]`` table, passed on to the network layer.
     report
-        The ``[report]`` table (``variables``: what to plot first).
+        The ``[report]`` table (``variables``: what to plot first; ``value_per_unit``: the
+        value of one unit of output in the cost-benefit panel).
     start_from
         Start from one organisation's state: a style preset's name (its steady state), or a
         :class:`StartFromRun`; ``None`` starts from the model's initial values.
@@ -407,6 +408,7 @@ class Scenario:
     goals: Mapping[str, Goal] = field(default_factory=dict)
     network: Mapping[str, Any] | None = None
     report_variables: tuple[str, ...] = ()
+    report_value_per_unit: float | None = None
     start_from: str | StartFromRun | None = None
     source: str = "<string>"
     text: str = ""

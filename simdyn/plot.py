@@ -66,6 +66,7 @@ def plot_timeseries(
     ncols: int = 2,
     title: str | None = None,
     panel: tuple[float, float] = (5.2, 3.2),
+    bands: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Plot variables over time, one panel each, one line per run, with goal markers.
 
@@ -85,6 +86,10 @@ def plot_timeseries(
         A title above the panels.
     panel
         Width and height of one panel, in inches.
+    bands
+        Uncertainty bands: run label → labels of runs over uncertain values; those runs are
+        drawn as a shaded range (minimum to maximum, with the run itself) around the run's line
+        instead of as lines of their own.
 
     Returns
     -------
@@ -109,9 +114,25 @@ def plot_timeseries(
     labels = run_labels(dataset)
     colors = [f"C{k % 10}" for k in range(len(labels))]
     time_units = str(dataset.attrs.get("time_units", "time"))
+    members = {m for ms in (bands or {}).values() for m in ms}
     for ax, name in zip(axes, variables, strict=False):
         for j, (suffix, da) in enumerate(_series(dataset, name)):
+            for owner, ms in (bands or {}).items():
+                cols = [labels.index(x) for x in (owner, *ms) if x in labels]
+                if len(cols) > 1 and owner in labels:
+                    vals = da.values[:, cols]
+                    ax.fill_between(
+                        da["time"].values,
+                        vals.min(axis=1),
+                        vals.max(axis=1),
+                        color=colors[labels.index(owner)],
+                        alpha=0.2,
+                        linewidth=0,
+                        label=f"{owner}{suffix}: range over {', '.join(ms)}",
+                    )
             for k, label in enumerate(labels):
+                if label in members:
+                    continue
                 # later runs thinner and dashed, so identical lines stay visible on top of
                 # each other; elements of one run differ by marker-free dash patterns
                 style = _RUN_STYLES[k % len(_RUN_STYLES)] if not suffix else _DASHES[j % 4]

@@ -66,6 +66,25 @@ def key_variables(result: ScenarioResult, limit: int = 6) -> list[str]:
     return [n for n in names if n in result.dataset.data_vars]
 
 
+def uncertainty_bands(result: ScenarioResult) -> dict[str, list[str]]:
+    """Per scenario file, its base run → the runs of its ``[report] uncertainty`` variants."""
+    names = set(result.names)
+    bands: dict[str, list[str]] = {}
+    done: set[str] = set()
+    for run in result.runs:
+        sc = run.scenario
+        if not sc.report_uncertainty or sc.source in done or sc.name in sc.report_uncertainty:
+            continue
+        done.add(sc.source)  # the first run of a file (its base) owns the band
+        stem = Path(sc.source).stem
+        members = [
+            name for v in sc.report_uncertainty for name in (v, f"{stem}/{v}") if name in names
+        ]
+        if members:
+            bands[run.name] = members
+    return bands
+
+
 def policy_dataset(result: ScenarioResult) -> xr.Dataset:
     """The scheduled parameters of every run over the saved times (``time`` × ``scenario``)."""
     ds = result.dataset
@@ -109,7 +128,11 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
     plots: list[Plot] = []
     variables = key_variables(result)
     if variables:
-        fig = plot_timeseries(ds, variables, goals=result.goals)
+        bands = uncertainty_bands(result)
+        goals = result.goals[
+            ~result.goals["scenario"].isin([m for ms in bands.values() for m in ms])
+        ]
+        fig = plot_timeseries(ds, variables, goals=goals, bands=bands)
         plots.append(
             Plot(
                 "timeseries",

@@ -179,6 +179,14 @@ def load_scenario(
         )
         merged = _merge(_merge(_Doc(doc.data, doc.origins), overlay), override_doc)
         variants[name] = _build(merged, name=name, text=own_text, source=str(path))
+    for k, vname in enumerate(base.report_uncertainty):
+        if vname not in variants:
+            _fail(
+                doc,
+                ("report", "uncertainty", k),
+                f"no variant named {vname!r}",
+                _choices(vname, list(variants)),
+            )
     return ScenarioSet(
         path=None if text is not None and not path.exists() else path,
         text=own_text,
@@ -371,7 +379,13 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     network = d.get("network")
     if network is not None and not isinstance(network, dict):
         _fail(doc, ("network",), f"must be a table, not {_kind(network)}", "[network]")
-    _table(doc, ("report",), ("variables", "value_per_unit"))
+    _table(doc, ("report",), ("variables", "value_per_unit", "uncertainty"))
+    uncertainty = _get(doc, ("report", "uncertainty"), list) or []
+    for k, v in enumerate(uncertainty):
+        if not isinstance(v, str):
+            _fail(
+                doc, ("report", "uncertainty", k), f"expected a variant name, not {_kind(v)}", None
+            )
     value_per_unit = _get(doc, ("report", "value_per_unit"), float)
     if value_per_unit is not None and not value_per_unit > 0:
         _fail(doc, ("report", "value_per_unit"), "must be a positive number (USD per unit)", None)
@@ -399,6 +413,7 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
         network=network,
         report_variables=tuple(report_vars),
         report_value_per_unit=value_per_unit,
+        report_uncertainty=tuple(uncertainty),
         source=source,
         text=text,
         origins=doc.origins,

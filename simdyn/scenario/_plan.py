@@ -190,6 +190,7 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
             )
         taken[a.param] = a.name
 
+    _check_scheduled_sums(applied, values, model, loc)
     equations = _equations(applied, values, model)
     run_model = model.replace(equations=equations) if equations else model
     scheduled = set(equations)
@@ -328,6 +329,46 @@ def _check_sums(
         keys = [k for k in scenario.params if k == name or k.startswith(f"{name}[")]
         path: tuple[str | int, ...] = ("params", keys[0]) if keys else ("style",)
         loc.fail(path, *problem)
+
+
+def _breakpoints(schedule: Step | Ramp | PiecewiseLinear) -> list[float]:
+    if isinstance(schedule, Step):
+        return [schedule.at] + ([schedule.until] if schedule.until is not None else [])
+    if isinstance(schedule, Ramp):
+        return [schedule.start, schedule.end]
+    return [t for t, _ in schedule.points]
+
+
+def _check_scheduled_sums(
+    applied: list[AppliedPolicy], values: Mapping[str, Value], model: Model, loc: _Locator
+) -> None:
+    """Shares declared ``sum_to`` must add up at every time when policies schedule elements.
+
+    The schedules are piecewise linear, so checking at their break points checks every time.
+    """
+    for name, const in model.constants.items():
+        if const.sum_to is None:
+            continue
+        mine = [a for a in applied if a.param.startswith(f"{name}[")]
+        if not mine:
+            continue
+        elements = tuple(model.dimensions[const.dims[0]])
+        base = values[name]
+        assert isinstance(base, tuple)
+        for t in sorted({t for a in mine for t in _breakpoints(a.schedule)}):
+            now = list(base)
+            for a in mine:
+                now[elements.index(a.param[len(name) + 1 : -1])] = a.value_at(t)
+            problem = sum_problem(const, tuple(now), elements)
+            if problem is not None:
+                loc.fail(
+                    ("policies", mine[0].name),
+                    f"{problem[0].replace(' sums', f' sums at time {t:g}', 1)}",
+                    "schedule the other elements too, so that the shares add up at every time "
+                    f"(at {t:g}: "
+                    + ", ".join(f"{e} = {v:g}" for e, v in zip(elements, now, strict=True))
+                    + ")",
+                )
 
 
 def _index(model: Model, name: str, element: str | None) -> int:

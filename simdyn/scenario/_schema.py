@@ -409,6 +409,8 @@ class Scenario:
     network: Mapping[str, Any] | None = None
     report_variables: tuple[str, ...] = ()
     report_value_per_unit: float | None = None
+    report_uncertainty: tuple[str, ...] = ()
+    """Variants over uncertain values: the report draws them as a band around the base run."""
     start_from: str | StartFromRun | None = None
     source: str = "<string>"
     text: str = ""

@@ -125,3 +125,33 @@ def test_goal_markers_of_two_runs_never_overlap_and_every_axis_has_units() -> No
     lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("None", "", None)][:2]
     assert lines[0].get_linestyle() != lines[1].get_linestyle()
     assert lines[0].get_linewidth() > lines[1].get_linewidth()
+
+
+def test_uncertain_variants_are_drawn_as_a_band_around_the_base_run() -> None:
+    t = np.arange(4.0)
+    ds = xr.Dataset(
+        {"x": (("time", "scenario"), np.stack([t, t - 1, t + 1, 2 * t], axis=1), {"units": "person"})},
+        coords={"time": t, "scenario": [0, 1, 2, 3], "variant": ("scenario", ["base", "lo", "hi", "other"])},
+    )  # fmt: skip
+    fig = plot_timeseries(ds, ["x"], bands={"base": ["lo", "hi"]})
+    ax = fig.axes[0]
+    assert len(ax.collections) == 1  # one shaded band
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(-1.0)
+    assert band[:, 1].max() == pytest.approx(4.0)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels == ["base", "other"]  # the uncertain variants are not lines of their own
+
+
+def test_report_uncertainty_names_must_be_variants(tmp_path: Path) -> None:
+    from simdyn.errors import ScenarioError
+    from simdyn.scenario import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'model = "teacup"\n[report]\nuncertainty = ["lw"]\n[variants.low]\n', encoding="utf-8"
+    )
+    with pytest.raises(
+        ScenarioError, match=r"s.toml:3: report.uncertainty\[0\]: no variant named 'lw'"
+    ):
+        load_scenario(path)

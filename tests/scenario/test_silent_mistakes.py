@@ -278,3 +278,17 @@ def test_validate_scenario_is_what_run_checks(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as ran:
         simdyn.scenario.run_scenario(path)
     assert str(checked.value) == str(ran.value)
+
+
+def test_a_policy_that_schedules_one_share_must_keep_the_sum(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "s.toml",
+        'model = "learning_org"\n[policies.more_workshops]\nkind = "ramp"\n'
+        'param = "intervention_mix[workshop]"\nstart = 6\nend = 18\nto = 0.4\n',
+    )
+    code, out = _validate(str(path))
+    assert code == 2
+    assert "s.toml:2: policies.more_workshops" in out
+    assert "intervention_mix sums at time 18 to 1.4" in out
+    assert "schedule the other elements too" in out

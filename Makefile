@@ -3,9 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 OUT    ?= runs/default
 
-.PHONY: setup run test lint typecheck unit doctest notebooks bench clean browser
+.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench clean browser
+
+# `make run` installs only what running needs; the dev tools come with `make setup` / `make test`
+setup-run: $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 setup: $(STAMP)
 
@@ -13,14 +23,17 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: setup
+run: setup-run
 	$(BIN)/simdyn run --out $(OUT)
 
-# headless Chromium renders the HTML report in the browser test
+# headless Chromium renders the HTML report in the browser test; without it, installing it
+# needs root (apt-get), so say so before doing it
 browser:
-	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "make test: installing headless Chromium with apt-get (needs root) for the report test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: setup
 	$(BIN)/ruff check simdyn tests benchmarks notebooks

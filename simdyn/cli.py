@@ -104,6 +104,30 @@ _method_option = click.option(
     help="Integration method (euler, rk2, rk4, RK45, …); same as --set time.method=M.",
 )
 _quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+_strict_units_option = click.option(
+    "--strict-units",
+    is_flag=True,
+    help="Treat a unit inconsistency in a model as an error (default: print a warning).",
+)
+
+
+def _warn_units(sources: Sequence[Path], sets: Sequence[str], strict: bool) -> None:
+    """Print the unit warnings of the models the scenario files use (raise if ``strict``)."""
+    for source in sources:
+        try:
+            if _is_model_file(source):
+                issues = simdyn.load_model(source).unit_issues()
+            else:
+                loaded = scenario.load_scenario(source, overrides=_overrides(sets, None))
+                issues = scenario.unit_issues(loaded)
+        except SimdynError:
+            continue  # the run or check that follows reports it, located
+        except OSError:
+            continue
+        if strict and issues:
+            raise issues[0].error()
+        for issue in issues:
+            click.echo(f"warning: {issue.message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -137,6 +161,7 @@ def cli(quiet: bool) -> None:
     metavar="NAME",
     help="Run only this variant ('base' for the scenario without variants). Repeatable.",
 )
+@_strict_units_option
 @_quiet_option
 @click.pass_context
 def run(
@@ -146,6 +171,7 @@ def run(
     sets: tuple[str, ...],
     method: str | None,
     variants: tuple[str, ...],
+    strict_units: bool,
     quiet: bool,
 ) -> None:
     """Run SCENARIO (default: the built-in step-plan scenario) and write its report.
@@ -154,7 +180,7 @@ def run(
     """
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
     target = out if out is not None else str(Path("runs") / source.stem)
-    _report([source], target, sets, method, variants, _quiet(ctx, quiet))
+    _report([source], target, sets, method, variants, _quiet(ctx, quiet), strict_units)
 
 
 @cli.command()
@@ -168,6 +194,7 @@ def run(
 )
 @_set_option
 @_method_option
+@_strict_units_option
 @_quiet_option
 @click.pass_context
 def compare(
@@ -176,10 +203,11 @@ def compare(
     out: str,
     sets: tuple[str, ...],
     method: str | None,
+    strict_units: bool,
     quiet: bool,
 ) -> None:
     """Run several scenario files (with their variants) side by side in one report."""
-    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet))
+    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet), strict_units)
 
 
 def _report(
@@ -189,9 +217,11 @@ def _report(
     method: str | None,
     variants: Sequence[str],
     quiet: bool,
+    strict_units: bool = False,
 ) -> None:
     progress = _Progress(enabled=not quiet)
     with _user_errors():
+        _warn_units(sources, sets, strict_units)
         try:
             path = report.report_scenarios(
                 list(sources),
@@ -209,15 +239,20 @@ def _report(
 @cli.command()
 @_scenario_files
 @_set_option
+@_strict_units_option
 @_quiet_option
 @click.pass_context
 def validate(
-    ctx: click.Context, scenario_files: tuple[Path, ...], sets: tuple[str, ...], quiet: bool
+    ctx: click.Context,
+    scenario_files: tuple[Path, ...],
+    sets: tuple[str, ...],
+    strict_units: bool,
+    quiet: bool,
 ) -> None:
     """Check scenario files against their models without running them (model files too).
 
     Every file is checked; each problem is printed as one line, and the exit code is 2 if
-    any file has one.
+    any file has one. Unit inconsistencies are warnings (errors with --strict-units).
     """
     failed = False
     for path in scenario_files:
@@ -231,6 +266,7 @@ def validate(
                     checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
                     n = len(checked.variants)
                     summary = f" (base + {n} variant{'s' if n != 1 else ''})" if n else ""
+                _warn_units([path], sets, strict_units)
         except SystemExit:
             failed = True
             continue

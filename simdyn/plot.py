@@ -19,7 +19,13 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["plot_comparison", "plot_network", "plot_timeseries", "run_labels"]
+__all__ = [
+    "goal_legend_handles",
+    "plot_comparison",
+    "plot_network",
+    "plot_timeseries",
+    "run_labels",
+]
 
 _MET = "#1a9850"
 _NOT_MET = "#d73027"
@@ -60,6 +66,7 @@ def plot_timeseries(
     ncols: int = 2,
     title: str | None = None,
     panel: tuple[float, float] = (5.2, 3.2),
+    bands: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Plot variables over time, one panel each, one line per run, with goal markers.
 
@@ -79,6 +86,10 @@ def plot_timeseries(
         A title above the panels.
     panel
         Width and height of one panel, in inches.
+    bands
+        Uncertainty bands: run label → labels of runs over uncertain values; those runs are
+        drawn as a shaded range (minimum to maximum, with the run itself) around the run's line
+        instead of as lines of their own.
 
     Returns
     -------
@@ -103,53 +114,123 @@ def plot_timeseries(
     labels = run_labels(dataset)
     colors = [f"C{k % 10}" for k in range(len(labels))]
     time_units = str(dataset.attrs.get("time_units", "time"))
+    members = {m for ms in (bands or {}).values() for m in ms}
     for ax, name in zip(axes, variables, strict=False):
         for j, (suffix, da) in enumerate(_series(dataset, name)):
+            for owner, ms in (bands or {}).items():
+                cols = [labels.index(x) for x in (owner, *ms) if x in labels]
+                if len(cols) > 1 and owner in labels:
+                    vals = da.values[:, cols]
+                    ax.fill_between(
+                        da["time"].values,
+                        vals.min(axis=1),
+                        vals.max(axis=1),
+                        color=colors[labels.index(owner)],
+                        alpha=0.2,
+                        linewidth=0,
+                        label=f"{owner}{suffix}: range over {', '.join(ms)}",
+                    )
             for k, label in enumerate(labels):
+                if label in members:
+                    continue
+                # later runs thinner and dashed, so identical lines stay visible on top of
+                # each other; elements of one run differ by marker-free dash patterns
+                style = _RUN_STYLES[k % len(_RUN_STYLES)] if not suffix else _DASHES[j % 4]
                 ax.plot(
                     da["time"].values,
                     da.values[:, k],
                     color=colors[k],
-                    linestyle="-" if not suffix else ["-", "--", ":", "-."][j % 4],
+                    linestyle=style,
+                    linewidth=max(1.0, 2.8 - 0.5 * k) if not suffix else 1.5,
                     label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
                 )
         units = str(dataset[name].attrs.get("units", ""))
-        ax.set_title(name if not units else f"{name} [{units}]", fontsize=10)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(units or "value", fontsize=8)
         ax.set_xlabel(time_units)
         ax.grid(alpha=0.3)
         _readable_flat_axis(ax)
         if goals is not None and len(goals):
-            _mark_goals(ax, goals, name, labels, colors)
-        if len(labels) > 1 or any(s for s, _ in _series(dataset, name)):
+            _mark_goals(ax, goals, name, labels, colors, dataset)
+        handles, _ = ax.get_legend_handles_labels()
+        if len(handles) > 1:
             ax.legend(fontsize=7, loc="best")
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
+    if goals is not None and len(goals) and set(goals["variable"]) & set(variables):
+        fig.legend(
+            handles=goal_legend_handles(), loc="upper center", ncols=3, fontsize=8, frameon=False
+        )
+        fig.subplots_adjust(top=1 - 0.62 / (nrows * panel[1]))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=0.995)
     return fig
 
 
+_RUN_STYLES = ("-", (0, (5, 2)), (0, (3, 1, 1, 1)), (0, (1, 1)))
+_DASHES = ("-", "--", ":", "-.")
+
+
 def _mark_goals(
-    ax: Axes, goals: pd.DataFrame, name: str, labels: list[str], colors: list[str]
+    ax: Axes,
+    goals: pd.DataFrame,
+    name: str,
+    labels: list[str],
+    colors: list[str],
+    dataset: xr.Dataset | None = None,
 ) -> None:
+    """Each goal: a black bar at its target; each run: a marker at its own value then.
+
+    Markers sit side by side around the goal time (one slot per run), so they never cover each
+    other; filled means met, hollow not met; ▲ for "at least", ▼ for "at most".
+    """
     rows = goals[goals["variable"] == name]
+    if not len(rows):
+        return
+    times = np.asarray(dataset["time"].values, dtype=float) if dataset is not None else None
+    span = float(times[-1] - times[0]) if times is not None and len(times) > 1 else 1.0
+    slot = 0.018 * span
+    seen: set[tuple[float, float]] = set()
     for row in rows.to_dict("records"):
         if "start" in str(row["comparison"]):
             continue  # a relative goal has no level on this axis
-        k = labels.index(str(row["scenario"])) if str(row["scenario"]) in labels else 0
+        scenario = str(row["scenario"])
+        k = labels.index(scenario) if scenario in labels else 0
+        t, target = float(row["time"]), float(row["target"])
+        if (t, target) not in seen:
+            seen.add((t, target))
+            half = slot * (len(labels) / 2 + 0.8)
+            ax.plot([t - half, t + half], [target, target], color="black", linewidth=2.2)
+            ax.axvline(t, color="0.7", linewidth=0.6, linestyle=":")
+        actual = float(row["actual"])
+        if not math.isfinite(actual):
+            continue
         up = str(row["comparison"]).startswith(">")
         met = bool(row["met"])
         ax.plot(
-            [float(row["time"])],
-            [float(row["target"])],
+            [t + (k - (len(labels) - 1) / 2) * slot],
+            [actual],
             marker="^" if up else "v",
-            markersize=9,
+            markersize=8,
             linestyle="none",
-            markeredgecolor=_MET if met else _NOT_MET,
-            markerfacecolor=colors[k] if met else "none",
+            markeredgecolor=colors[k % len(colors)],
+            markerfacecolor=colors[k % len(colors)] if met else "white",
             markeredgewidth=1.8,
+            zorder=5,
         )
-        ax.axvline(float(row["time"]), color="0.7", linewidth=0.6, linestyle=":")
+
+
+def goal_legend_handles() -> list[Any]:
+    """Legend entries that explain goal markers (for a figure legend)."""
+    from matplotlib.lines import Line2D
+
+    return [
+        Line2D([], [], color="black", linewidth=2.2, label="goal target"),
+        Line2D([], [], marker="^", linestyle="none", color="0.3", markerfacecolor="0.3",
+               label="run's value at the goal time: met"),
+        Line2D([], [], marker="^", linestyle="none", color="0.3", markerfacecolor="white",
+               markeredgewidth=1.8, label="not met (▲ at least, ▼ at most)"),
+    ]  # fmt: skip
 
 
 def _readable_flat_axis(ax: Axes) -> None:
@@ -229,8 +310,10 @@ def plot_comparison(
                 label=label,
                 color=f"C{k % 10}",
             )
-        ax.set_xticks(x, [f"t = {t:g}" for t in times])
+        time_units = str(dataset.attrs.get("time_units", "")).strip()
+        ax.set_xticks(x, [f"{time_units or 't'} {t:g}" for t in times])
         ax.set_title(name, fontsize=10)
+        ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=7)
     for ax in axes[len(variables) :]:

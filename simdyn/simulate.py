@@ -17,6 +17,7 @@ from simdyn.model.compiled import Bound, CompiledModel
 from simdyn.model.functions import BindContext
 from simdyn.model.model import Model, load_model
 from simdyn.model.params import Params, chunk, did_you_mean
+from simdyn.model.start import START_PREFIX, start_model
 from simdyn.model.timegrid import TimeGrid
 from simdyn.network import GraphOperators, team_codes
 from simdyn.results import to_dataset
@@ -45,6 +46,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
+    start_from: StartFrom | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -82,6 +84,12 @@ def simulate(
         Tolerances of scipy methods.
     progress
         Called as ``progress(done, total)`` after each chunk.
+    start_from
+        Start every scenario from one organisation's state instead of the model's initial
+        values: a style preset's name (``"directive"``: the state the model starts in with that
+        preset), presets by group (``{"style": "directive"}``), or a result with one time
+        selected (``ds.sel(time=24)``: its stocks, of one scenario or one per scenario).
+        Styles and policies are then compared from the same start.
 
     Returns
     -------
@@ -97,6 +105,29 @@ def simulate(
     2
     """
     model = load_model(model) if not isinstance(model, Model) else model
+    if start_from is not None:
+        state = _start_state(model, start_from, start=start, dt=dt, network=network, seed=seed)
+        model, start_values = start_model(model, state)
+        ds = simulate(
+            model,
+            params={**start_values, **(params or {})},
+            presets=presets,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_per=save_per,
+            method=method,
+            save=save,
+            chunk_size=chunk_size,
+            network=network,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+            progress=progress,
+        )
+        ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
+        ds.attrs["start_from"] = _describe_start(start_from)
+        return ds
     ops = _operators(network)
     cm = model.compile(ops.nodelist if ops is not None else None)
     grid = TimeGrid.of(model.spec.time, start, stop, dt, save_per)
@@ -106,6 +137,73 @@ def simulate(
     ctx = {"network": ops, "teams": _teams(network, ops), "seed": _root_seed(seed)}
     status = run.all(max(1, int(chunk_size or DEFAULT_CHUNK_SIZE)), ctx, rtol, atol, progress)
     return to_dataset(model, cm, grid, method, run.out, p, status, p.n)
+
+
+StartFrom = str | Mapping[str, str] | xr.Dataset
+"""What ``simulate(start_from=...)`` takes: a style preset, presets by group, or a result."""
+
+
+def _start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, FloatArray]:
+    """The stocks' values to start from, laid out ``(*dims)`` or ``(*dims, scenario)``."""
+    if isinstance(start_from, xr.Dataset):
+        return _state_of(model, start_from)
+    if isinstance(start_from, str) and not model.presets.get("style"):
+        raise ScenarioError(
+            f"model {model.name!r} has no style presets to start from",
+            where="start_from",
+            hint="give presets by group ({'group': 'name'}) or a result (ds.sel(time=t))",
+        )
+    presets = {"style": start_from} if isinstance(start_from, str) else dict(start_from)
+    t0 = float(run["start"] if run["start"] is not None else model.time.start)
+    step = float(run["dt"] if run["dt"] is not None else model.time.dt)
+    ds = simulate(
+        model,
+        presets=presets,
+        start=t0,
+        stop=t0 + step,
+        dt=step,
+        save_per=step,
+        method="euler",
+        save=list(model.stocks),
+        network=run["network"],
+        seed=run["seed"],
+    )
+    return _state_of(model, ds.isel(time=0))
+
+
+def _state_of(model: Model, ds: xr.Dataset) -> dict[str, FloatArray]:
+    if "time" in ds.dims:
+        if ds.sizes["time"] != 1:
+            raise ScenarioError(
+                f"the result to start from has {ds.sizes['time']} times",
+                where="start_from",
+                hint="select one, e.g. start_from=ds.sel(time=24)",
+            )
+        ds = ds.isel(time=0)
+    out: dict[str, FloatArray] = {}
+    for name in model.stocks:
+        if name not in ds:
+            raise ScenarioError(
+                f"the result to start from has no stock {name!r}",
+                where="start_from",
+                hint="start from a run of the same model that saved every stock",
+            )
+        da = ds[name]
+        if "scenario" in da.dims:
+            da = da.transpose(*[d for d in da.dims if d != "scenario"], "scenario")
+            if da.sizes["scenario"] == 1:
+                da = da.isel(scenario=0)
+        out[name] = np.asarray(da.values, dtype=float)
+    return out
+
+
+def _describe_start(start_from: StartFrom) -> str:
+    if isinstance(start_from, str):
+        return f"style {start_from}"
+    if isinstance(start_from, xr.Dataset):
+        t = start_from["time"].values if "time" in start_from.coords else None
+        return "a result" + (f" at time {float(np.ravel(t)[0]):g}" if t is not None else "")
+    return ", ".join(f"{g} {n}" for g, n in start_from.items())
 
 
 def _method(method: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from simdyn._toml import TomlDocument, load_toml
 from simdyn.errors import ModelError
 from simdyn.expr import is_reserved
-from simdyn.model.params import check_bounds, did_you_mean
+from simdyn.model.params import check_bounds, did_you_mean, sum_problem
 from simdyn.model.spec import (
     Auxiliary,
     Constant,
@@ -30,8 +30,15 @@ from simdyn.model.spec import (
     TimeSpec,
     Value,
 )
+from simdyn.model.timegrid import grid_problem
 
-__all__ = ["NODE_DIM", "check_bounds", "did_you_mean", "spec_from_dict", "spec_from_file"]
+__all__ = [
+    "NODE_DIM",
+    "check_bounds",
+    "did_you_mean",
+    "spec_from_dict",
+    "spec_from_file",
+]
 
 #: The dimension reserved for the org graph; its elements come from the network.
 NODE_DIM = "node"
@@ -53,11 +60,11 @@ _COMMON = ("units", "doc", "source", "dims")
 _KEYS = {
     "model": ("name", "time_units", "doc", "key_outputs", "extends", "remove"),
     "time": ("start", "stop", "dt", "save_per", "method"),
-    "constants": ("value", "min", "max", *_COMMON),
+    "constants": ("value", "min", "max", "sum_to", *_COMMON),
     "stocks": ("initial", "inflows", "outflows", "non_negative", *_COMMON),
     "flows": ("equation", "non_negative", *_COMMON),
     "auxiliaries": ("equation", *_COMMON),
-    "lookups": ("points", "units", "doc", "source"),
+    "lookups": ("points", "units", "input_units", "doc", "source"),
     "preset": ("values", "doc", "source"),
     "events": ("hazard", "reset", "dims", "doc", "source"),
 }
@@ -222,6 +229,9 @@ class _Reader:
             raise self.fail(("time", "stop"), "must be after start")
         if spec.save_per is not None and spec.save_per <= 0:
             raise self.fail(("time", "save_per"), "must be positive")
+        problem = grid_problem(spec.start, spec.stop, spec.dt)
+        if problem is not None:
+            raise self.fail(("time", "dt"), *problem)
         return spec
 
     def read_dimensions(self, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -310,8 +320,19 @@ class _Reader:
             **self.meta(v, path),
             min=lo,
             max=hi,
+            sum_to=self.number(v["sum_to"], (*path, "sum_to")) if "sum_to" in v else None,
         )
         check_bounds(c, c.value, lambda what, hint: self.fail((*path, "value"), what, hint))
+        if c.sum_to is not None:
+            if len(d) != 1 or d[0] == NODE_DIM:
+                raise self.fail(
+                    (*path, "sum_to"),
+                    "sum_to needs a constant with one dimension",
+                    'declare dims = ["<dimension>"] and one value per element',
+                )
+            problem = sum_problem(c, c.value, dims[d[0]])
+            if problem is not None:
+                raise self.fail((*path, "value"), *problem)
         return c
 
     def value(
@@ -417,6 +438,7 @@ class _Reader:
             xs=tuple(xs),
             ys=tuple(ys),
             **self.meta(v, path),
+            input_units=self.text(v.get("input_units", ""), (*path, "input_units")),
         )
 
     def read_event(
@@ -515,13 +537,27 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Mod
     >>> spec.stocks["x"].outflows
     ('loss',)
     """
+    raw: Any = data  # checked by the reader; it may be anything at run time
+    model = raw.get("model") if isinstance(raw, Mapping) else None
+    if isinstance(model, Mapping) and "extends" in model:
+        base_dir = Path(source).parent if source else Path.cwd()
+        data = _extend(data, base_dir / "<dict>", (), None)
     return _Reader(data, source, None).read()
 
 
 def spec_from_file(path: str | Path) -> ModelSpec:
     """Read and check a TOML model file (following ``[model] extends``)."""
     doc = load_toml(path, error=ModelError, hint="see docs/model-files.md")
-    data = _extend(doc, Path(path), ())
+    named = doc.data.get("model")
+    if isinstance(named, str):
+        raise ModelError(
+            "this is a scenario file, not a model file (model = ... names its model)",
+            file=str(path),
+            line=doc.line("model"),
+            where="model",
+            hint=f"run it with `simdyn run {path}`; see its model with `simdyn show {named}`",
+        )
+    data = _extend(doc.data, Path(path), (), doc)
     return _Reader(data, str(path), doc).read()
 
 
@@ -531,24 +567,27 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _VARIABLE_TABLES = ("constants", "stocks", "flows", "auxiliaries", "lookups", "events")
 
 
-def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """Merge a model file over the one it ``extends``.
+def _extend(
+    raw: Mapping[str, Any], path: Path, chain: tuple[Path, ...], doc: TomlDocument | None
+) -> dict[str, Any]:
+    """Merge a model file (or a ``dict`` said to live at ``path``) over the one it ``extends``.
 
     Each entry of the child (a variable, a preset group, a dimension, a ``[model]`` or ``[time]``
     key) replaces the base's entry of the same name; ``[model] remove`` lists names to drop.
     """
-    data = dict(doc.data)
+    data = dict(raw)
     model = data.get("model")
+    file = str(path) if doc is not None else None
     if not isinstance(model, Mapping) or "extends" not in model:
         if isinstance(model, Mapping) and "remove" in model:
             raise ModelError(
                 "'remove' only applies together with 'extends'",
-                file=str(path),
-                line=doc.line("model", "remove"),
+                file=file,
+                line=doc.line("model", "remove") if doc is not None else None,
                 where="model.remove",
             )
         return data
-    reader = _Reader(data, str(path), doc)
+    reader = _Reader(data, file, doc)
     target = reader.text(model["extends"], ("model", "extends"))
     base_path = (
         MODELS_DIR / f"{target}.toml"
@@ -566,7 +605,7 @@ def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str,
             "a built-in model name or a path relative to this file",
         )
     base_doc = load_toml(base_path, error=ModelError, hint="see docs/model-files.md")
-    base = _extend(base_doc, base_path, (*chain, path.resolve()))
+    base = _extend(base_doc.data, base_path, (*chain, path.resolve()), base_doc)
     _Reader(base, str(base_path), base_doc).read()  # the base must be valid on its own
     merged: dict[str, Any] = {
         k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simdyn.errors import ModelError
+from simdyn.errors import ModelError, SimdynError
 from simdyn.model.compile import CompiledModel, compile_model
 from simdyn.model.loader import (
     MODELS_DIR,
@@ -28,6 +28,7 @@ from simdyn.model.spec import (
     Stock,
     TimeSpec,
 )
+from simdyn.model.units import UnitIssue, check_units
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +46,7 @@ class Model:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self._compiled: dict[tuple[Any, ...] | None, CompiledModel] = {}
+        self._units: list[UnitIssue] | None = None
 
     def __repr__(self) -> str:
         s = self.spec
@@ -214,17 +216,35 @@ class Model:
             }
             for g, alts in spec.presets.items()
         }
+        python = dict(spec.python)
+        python.update(dict.fromkeys(equations or {}, "Model.replace(equations=...)"))
         return Model(
             dataclasses.replace(
-                spec, constants=consts, auxiliaries=auxes, flows=flows, presets=presets
+                spec,
+                constants=consts,
+                auxiliaries=auxes,
+                flows=flows,
+                presets=presets,
+                python=python,
             )
         )
 
     # -- compilation ------------------------------------------------------------------------
-    def check(self) -> None:
-        """Compile the model to check its equations, dimensions and dependency order.
+    def check(self, *, strict_units: bool = False) -> list[UnitIssue]:
+        """Compile the model to check its equations, dimensions and dependency order; check units.
 
         A model with per-person variables is compiled for a two-node placeholder graph.
+
+        Parameters
+        ----------
+        strict_units
+            Raise on the first unit inconsistency instead of returning it.
+
+        Returns
+        -------
+        list of UnitIssue
+            The unit inconsistencies (see :mod:`simdyn.model.units`), each located at
+            ``file:line``; empty for a unit-clean model.
 
         Raises
         ------
@@ -232,15 +252,38 @@ class Model:
             The first problem found, located at ``file:line``.
         """
         self.compile(("placeholder_1", "placeholder_2") if self.uses_network else None)
+        issues = self.unit_issues()
+        if strict_units and issues:
+            raise issues[0].error()
+        return issues
+
+    def unit_issues(self) -> list[UnitIssue]:
+        """Every unit inconsistency of the model's equations (cached)."""
+        if self._units is None:
+            self._units = check_units(self.spec)
+        return list(self._units)
 
     def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
         """The compiled form for a given node list (cached)."""
         key = tuple(nodelist) if nodelist is not None else None
         cm = self._compiled.get(key)
         if cm is None:
-            cm = compile_model(self.spec, nodelist=nodelist)
+            try:
+                cm = compile_model(self.spec, nodelist=nodelist)
+            except SimdynError as exc:
+                raise python_located(self.spec, exc) from None
             self._compiled[key] = cm
         return cm
+
+
+def python_located(spec: ModelSpec, exc: SimdynError) -> SimdynError:
+    """``exc`` pointing at the Python call that defined the variable, not at a file line."""
+    parts = (exc.where or "").split(".")
+    name = parts[1] if len(parts) > 1 else ""
+    origin = spec.python.get(name) or spec.python.get("*")
+    if origin is None:
+        return exc
+    return type(exc)(exc.what, file=origin, where=exc.where, column=exc.column, hint=exc.hint)
 
 
 def list_models() -> list[str]:
@@ -279,5 +322,12 @@ def load_model(name_or_path: str | Path) -> Model:
 
 
 def model_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Model:
-    """Build a model in Python from the same structure as a model file."""
-    return Model(spec_from_dict(data, source=source))
+    """Build a model in Python from the same structure as a model file.
+
+    ``[model] extends`` names a built-in model (or a model file, relative to ``source``'s
+    folder or the working directory); the entries given replace the base's.
+    """
+    spec = spec_from_dict(data, source=source)
+    if source is None:
+        spec = dataclasses.replace(spec, python={"*": "model_from_dict"})
+    return Model(spec)

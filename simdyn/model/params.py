@@ -8,6 +8,7 @@ length 1; per-scenario values give that axis the batch's length ``n``.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from simdyn.model.compiled import CompiledModel
     from simdyn.model.model import Model
 
-__all__ = ["Params", "check_bounds", "did_you_mean"]
+__all__ = ["Params", "check_bounds", "did_you_mean", "sum_problem"]
 
 
 def did_you_mean(word: str, choices: Any) -> str | None:
@@ -88,6 +89,7 @@ class Params:
             p.apply_presets(presets)
         for key, raw in (params or {}).items():
             p.set(key, raw, "params")
+        p.check_sums()
         return p
 
     def shape(self, c: Constant) -> tuple[int, ...]:
@@ -233,6 +235,24 @@ class Params:
                 self.values[k] = stacked
                 self.given[k] = stacked
 
+    def check_sums(self) -> None:
+        """Constants declared ``sum_to`` in the model must add up in every scenario."""
+        for name in {key.partition("[")[0] for key in self.given}:
+            arr = self.values[name]
+            c = self.model.constants[name]
+            if c.sum_to is None:
+                continue
+            totals = np.asarray(arr, dtype=float).sum(axis=0).ravel()  # its one dimension
+            bad = np.flatnonzero(~np.isclose(totals, c.sum_to, rtol=1e-6, atol=1e-9))
+            if bad.size:
+                elements = tuple(self.model.dimensions[c.dims[0]])
+                column = np.asarray(arr, dtype=float)[..., bad[0] if arr.shape[-1] > 1 else 0]
+                value = tuple(float(v) for v in column.ravel())
+                problem = sum_problem(c, value, elements, _as_tuple(c.value, len(elements)))
+                assert problem is not None
+                scenario = f" in scenario {int(bad[0])}" if arr.shape[-1] > 1 else ""
+                raise ScenarioError(problem[0] + scenario, where=f"params.{name}", hint=problem[1])
+
     def arrays(self) -> dict[str, FloatArray]:
         """Every constant's array (the model's value where none was set)."""
         out: dict[str, FloatArray] = {}
@@ -245,3 +265,52 @@ class Params:
 def chunk(arrays: Mapping[str, FloatArray], lo: int, hi: int) -> dict[str, FloatArray]:
     """The parameter arrays of scenarios ``lo:hi`` (shared arrays as they are)."""
     return {k: (v if v.shape[-1] == 1 else v[..., lo:hi]) for k, v in arrays.items()}
+
+
+def sum_problem(
+    c: Constant, value: Any, elements: tuple[str, ...], default: Any = None
+) -> tuple[str, str] | None:
+    """``(what, hint)`` if ``value`` breaks ``c``'s ``sum_to`` constraint, else ``None``.
+
+    With ``default`` (the values before a partial change) the hint names the elements that
+    kept their defaults.
+
+    Examples
+    --------
+    >>> c = Constant("mix", (0.5, 0.5), ("k",), sum_to=1.0)
+    >>> sum_problem(c, (1.0, 0.5), ("a", "b"))[0]
+    'mix sums to 1.5, it must sum to 1 (sum_to in the model)'
+    """
+    if c.sum_to is None:
+        return None
+    vals = value if isinstance(value, tuple) else (float(value),) * len(elements)
+    total = math.fsum(vals)
+    if math.isclose(total, c.sum_to, rel_tol=1e-6, abs_tol=1e-9):
+        return None
+    what = f"{c.name} sums to {total:g}, it must sum to {c.sum_to:g} (sum_to in the model)"
+    kept = ""
+    fixed = _rescaled(vals, c.sum_to)
+    if isinstance(default, tuple):
+        same = [k for k, (v, old) in enumerate(zip(vals, default, strict=True)) if v == old]
+        if same and len(same) < len(elements):
+            listed = ", ".join(f"{elements[k]} = {vals[k]:g}" for k in same)
+            kept = f"the elements not set keep their defaults ({listed}); "
+            changed = math.fsum(v for k, v in enumerate(vals) if k not in same)
+            if math.isclose(changed, c.sum_to, rel_tol=1e-6):
+                fixed = tuple(0.0 if k in same else v for k, v in enumerate(vals))
+    example = ", ".join(f"{e} = {v:g}" for e, v in zip(elements, fixed, strict=True))
+    return what, f"{kept}set every element, e.g. {{ {example} }}"
+
+
+def _rescaled(vals: tuple[float, ...], total: float) -> tuple[float, ...]:
+    """``vals`` scaled to add up to ``total`` (equal shares if they add up to zero)."""
+    s = math.fsum(vals)
+    if s <= 0:
+        return tuple(total / len(vals) for _ in vals)
+    return tuple(round(v * total / s, 6) for v in vals)
+
+
+def _as_tuple(value: Any, n: int) -> tuple[float, ...]:
+    if isinstance(value, tuple | list):
+        return tuple(float(v) for v in value)
+    return (float(value),) * n

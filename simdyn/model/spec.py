@@ -52,6 +52,8 @@ class Constant:
     source: str = ""
     min: float | None = None
     max: float | None = None
+    sum_to: float | None = None
+    """For a constant with one dimension: the total its elements must add up to (shares)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Lookup:
     units: str = ""
     doc: str = ""
     source: str = ""
+    input_units: str = ""
+    """The unit of the lookup's input (``units`` is the unit of its output)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ class ModelSpec:
     lines: Mapping[tuple[str | int, ...], int] = field(
         default_factory=dict, repr=False, compare=False
     )
+    python: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Variables defined from Python, not in ``source``: name → the call (for errors)."""
 
     def kind_of(self, name: str) -> str | None:
         """``"constant"``, ``"stock"``, ``"flow"``, ``"auxiliary"``, ``"lookup"`` or ``None``."""

@@ -11,7 +11,7 @@ from simdyn._types import FloatArray
 from simdyn.errors import ScenarioError
 from simdyn.model.spec import TimeSpec
 
-__all__ = ["TimeGrid"]
+__all__ = ["TimeGrid", "grid_problem"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,9 @@ class TimeGrid:
             raise ScenarioError(
                 f"stop ({self.stop:g}) must be after start ({self.start:g})", where="stop"
             )
-        if abs(self.n_steps * self.dt - (self.stop - self.start)) > 1e-9 * max(1.0, self.stop):
-            raise ScenarioError(
-                f"stop - start ({self.stop - self.start:g}) is not a whole number of steps dt = {self.dt:g}",
-                where="dt",
-                hint="choose dt so that (stop - start) / dt is a whole number",
-            )
+        problem = grid_problem(self.start, self.stop, self.dt)
+        if problem is not None:
+            raise ScenarioError(problem[0], where="dt", hint=problem[1])
         if (
             self.save_per < self.dt
             or abs(self.save_every * self.dt - self.save_per) > 1e-9 * self.save_per
@@ -87,3 +84,27 @@ class TimeGrid:
         """The saved times."""
         n_save = self.n_steps // self.save_every + 1
         return self.start + np.arange(n_save, dtype=np.float64) * (self.save_every * self.dt)
+
+
+def grid_problem(start: float, stop: float, dt: float) -> tuple[str, str] | None:
+    """``(what, hint)`` if ``dt`` does not divide ``stop - start`` into whole steps.
+
+    Examples
+    --------
+    >>> grid_problem(0, 10, 0.3)[1]
+    'choose dt so that (stop - start) / dt is a whole number, e.g. dt = 0.25'
+    >>> grid_problem(0, 60, 0.125) is None
+    True
+    """
+    horizon = stop - start
+    n = round(horizon / dt)
+    if n >= 1 and abs(n * dt - horizon) <= 1e-9 * max(1.0, abs(stop)):
+        return None
+    what = f"stop - start ({horizon:g}) is not a whole number of steps dt = {dt:g}"
+    hint = "choose dt so that (stop - start) / dt is a whole number"
+    for k in range(40):  # the largest dt of the form 2^-k (or a divisor) below the one given
+        for cand in (2.0**-k * m for m in (10, 5, 2, 1)):
+            steps = horizon / cand
+            if cand <= dt and abs(steps - round(steps)) < 1e-9 * max(1.0, steps):
+                return what, f"{hint}, e.g. dt = {cand:g}"
+    return what, hint

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -14,7 +17,8 @@ from matplotlib.figure import Figure
 
 import simdyn
 from simdyn.plot import plot_comparison, plot_network, plot_timeseries
-from simdyn.scenario import ScenarioResult
+from simdyn.report._costs import cost_benefit, value_per_unit
+from simdyn.scenario import ScenarioResult, StyleChange
 
 __all__ = ["Plot", "make_plots", "render_html"]
 
@@ -62,6 +66,25 @@ def key_variables(result: ScenarioResult, limit: int = 6) -> list[str]:
     return [n for n in names if n in result.dataset.data_vars]
 
 
+def uncertainty_bands(result: ScenarioResult) -> dict[str, list[str]]:
+    """Per scenario file, its base run → the runs of its ``[report] uncertainty`` variants."""
+    names = set(result.names)
+    bands: dict[str, list[str]] = {}
+    done: set[str] = set()
+    for run in result.runs:
+        sc = run.scenario
+        if not sc.report_uncertainty or sc.source in done or sc.name in sc.report_uncertainty:
+            continue
+        done.add(sc.source)  # the first run of a file (its base) owns the band
+        stem = Path(sc.source).stem
+        members = [
+            name for v in sc.report_uncertainty for name in (v, f"{stem}/{v}") if name in names
+        ]
+        if members:
+            bands[run.name] = members
+    return bands
+
+
 def policy_dataset(result: ScenarioResult) -> xr.Dataset:
     """The scheduled parameters of every run over the saved times (``time`` × ``scenario``)."""
     ds = result.dataset
@@ -76,7 +99,11 @@ def policy_dataset(result: ScenarioResult) -> xr.Dataset:
                 values[:, k] = [applied[0].value_at(float(t)) for t in times]
             else:
                 values[:, k] = _constant_value(run, param)
-        data[param] = (("time", "scenario"), values)
+        name = param.partition("[")[0]
+        const = result.runs[0].plan.model.constants.get(name)
+        var = result.runs[0].plan.model.auxiliaries.get(name)  # a scheduled constant
+        units = const.units if const is not None else (var.units if var is not None else "")
+        data[param] = xr.Variable(("time", "scenario"), values, attrs={"units": units})
     out = xr.Dataset(data, coords={"time": times, "scenario": np.arange(len(result.runs))})
     out = out.assign_coords(variant=("scenario", list(result.names)))
     out.attrs["time_units"] = ds.attrs.get("time_units", "time")
@@ -101,11 +128,17 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
     plots: list[Plot] = []
     variables = key_variables(result)
     if variables:
-        fig = plot_timeseries(ds, variables, goals=result.goals)
+        bands = uncertainty_bands(result)
+        goals = result.goals[
+            ~result.goals["scenario"].isin([m for ms in bands.values() for m in ms])
+        ]
+        fig = plot_timeseries(ds, variables, goals=goals, bands=bands)
         plots.append(
             Plot(
                 "timeseries",
-                "Key variables over time; triangles mark goals (filled: met, hollow: not met).",
+                "Key variables over time, one line per run (later runs dashed, so identical "
+                "lines stay visible). Black bars mark goal targets; each run's value at the goal "
+                "time is a triangle in the run's colour, filled if the goal is met, hollow if not.",
                 *_png(fig),
             )
         )
@@ -152,6 +185,120 @@ def _network_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     )
 
 
+def display_path(path: str) -> str:
+    """A path as the report shows it: relative to the working directory, else the file name."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.name
+
+
+def _goal_row(row: Mapping[Any, Any], model: Any) -> dict[Any, Any]:
+    """A goals-table row; a goal labelled with ``%`` shows its values as percentages."""
+    out = dict(row)
+    percent = "%" in str(row.get("label", "")) and "start" not in str(row.get("comparison", ""))
+    for key in ("target", "actual", "margin"):
+        value = float(row[key])
+        out[key] = f"{100 * value:.3g} %" if percent and math.isfinite(value) else _fmt(row[key])
+    out["time"] = _fmt(row["time"])
+    name = str(row["variable"]).split("[")[0]
+    var = _variable(model, name)
+    if "start" in str(row.get("comparison", "")):
+        out["units"] = "× its start value"
+    else:
+        out["units"] = "% (share)" if percent else (var.units if var is not None else "")
+    return out
+
+
+def _variable(model: Any, name: str) -> Any:
+    for table in (model.stocks, model.flows, model.auxiliaries, model.constants):
+        if name in table:
+            return table[name]
+    return None
+
+
+def glossary(result: ScenarioResult) -> list[dict[str, str]]:
+    """What the plotted variables (and the unit of output) mean, from the model's docs."""
+    model = result.runs[0].plan.model
+    rows = []
+    for name in key_variables(result):
+        var = _variable(model, name)
+        if var is None:
+            continue
+        units = var.units or ""
+        meaning = var.doc or ""
+        if units in ("dimensionless", "dmnl", "index", "1", "fraction"):
+            meaning = f"{meaning} An index without unit: 0 is none, 1 is the full amount.".strip()
+        rows.append({"term": name, "units": units, "meaning": meaning})
+    for name, const in model.constants.items():
+        if const.units.replace(" ", "") == "unit/hour" and const.doc:
+            rows.append(
+                {
+                    "term": "unit (of output)",
+                    "units": "unit",
+                    "meaning": f"1 unit is the {const.doc[0].lower()}{const.doc[1:]} "
+                    f"({name} = {_fmt(const.value)} unit/hour)",
+                }
+            )
+    return rows
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f} USD"
+
+
+def _cost_panel(result: ScenarioResult) -> dict[str, Any] | None:
+    rows = cost_benefit(result)
+    if rows is None:
+        return None
+    price = value_per_unit(result)
+    time_units = result.runs[0].plan.model.time_units
+    out = []
+    for k, r in enumerate(rows):
+        if k == 0:
+            be = "base run"
+        elif r.break_even is None:
+            be = "not within the run"
+        else:
+            be = f"{time_units} {r.break_even:.1f}"
+        out.append(
+            {
+                "run": r.run,
+                "development": _money(r.development),
+                "turnover": _money(r.turnover),
+                "output": f"{r.output:,.0f} unit",
+                "extra_development": "—" if k == 0 else _money(r.extra_development),
+                "turnover_avoided": "—" if k == 0 else _money(r.turnover_avoided),
+                "output_gained": "—" if k == 0 else f"{r.output_gained:,.0f} unit",
+                "output_value": "—" if k == 0 else _money(r.output_value),
+                "net": "—" if k == 0 else _money(r.net),
+                "net_positive": r.net >= 0,
+                "break_even": be,
+            }
+        )
+    return {
+        "rows": out,
+        "base": rows[0].run,
+        "price": f"{price[0]:,.2f} USD per unit, {price[1]}" if price else None,
+        "time_units": time_units,
+    }
+
+
+def _levers(run: Any) -> list[dict[str, Any]]:
+    """Per style change: the levers it moved and those it left at their ``params`` value."""
+    out = []
+    for name, policy in run.scenario.policies.items():
+        if not isinstance(policy, StyleChange):
+            continue
+        moved = [p.param for p in run.plan.policies if p.name == name]
+        held = [h.param for h in run.plan.held if h.policy == name]
+        out.append({"policy": name, "moved": moved, "held": held})
+    return out
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, bool | np.bool_):
         return str(bool(x))
@@ -192,6 +339,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
                 "goals_met": int(g["met"].sum()),
                 "goals_total": len(g),
                 "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
+                "levers": _levers(run),
                 "changed": [
                     {
                         "name": name,
@@ -203,10 +351,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
                 ],
             }
         )
-    goals = [
-        {k: (_fmt(v) if k in ("time", "target", "actual", "margin") else v) for k, v in row.items()}
-        for row in result.goals.to_dict("records")
-    ]
+    goals = [_goal_row(row, model) for row in result.goals.to_dict("records")]
     counts = ", ".join(
         f"{len(table)} {kind}"
         for kind, table in (
@@ -241,5 +386,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
             "key_outputs": list(model.key_outputs),
             "styles": list(model.presets.get("style", {})),
         },
-        sources=[{"path": path, "text": text} for path, text in result.texts.items()],
+        sources=[{"path": display_path(path), "text": text} for path, text in result.texts.items()],
+        costs=_cost_panel(result),
+        glossary=glossary(result),
     )

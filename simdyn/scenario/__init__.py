@@ -15,6 +15,7 @@ from simdyn.scenario._run import (
     compare_scenarios,
     run_scenario,
     simulate_plan,
+    unit_issues,
     validate_scenario,
 )
 from simdyn.scenario._schema import (
@@ -54,5 +55,6 @@ __all__ = [
     "plan_run",
     "run_scenario",
     "simulate_plan",
+    "unit_issues",
     "validate_scenario",
 ]

@@ -26,6 +26,7 @@ from simdyn.scenario._schema import (
     Policy,
     Ramp,
     Scenario,
+    StartFromRun,
     Step,
     StyleChange,
     TimeSettings,
@@ -48,6 +49,7 @@ _SCENARIO_KEYS = (
     "goals",
     "network",
     "report",
+    "start_from",
 )
 _TOP_KEYS = ("extends", *_SCENARIO_KEYS, "variants")
 _TIME_KEYS = ("start", "stop", "dt", "method", "save_per")
@@ -55,7 +57,7 @@ _POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("param", "at", "to", "until"),
     "ramp": ("param", "start", "end", "to"),
     "piecewise": ("param", "points"),
-    "style": ("at", "to", "transition", "keep"),
+    "style": ("at", "to", "transition", "keep", "override"),
 }
 _GOAL_KEYS = ("variable", "time", "comparison", "value", "label", "relative_to", "enabled")
 _OVERRIDE_SOURCE = "--set"
@@ -177,6 +179,14 @@ def load_scenario(
         )
         merged = _merge(_merge(_Doc(doc.data, doc.origins), overlay), override_doc)
         variants[name] = _build(merged, name=name, text=own_text, source=str(path))
+    for k, vname in enumerate(base.report_uncertainty):
+        if vname not in variants:
+            _fail(
+                doc,
+                ("report", "uncertainty", k),
+                f"no variant named {vname!r}",
+                _choices(vname, list(variants)),
+            )
     return ScenarioSet(
         path=None if text is not None and not path.exists() else path,
         text=own_text,
@@ -234,6 +244,14 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
     origins: dict[KeyPath, Origin] = {(): Origin(file, None, ())}
     origins.update({key: Origin(file, line, key) for key, line in lines.items()})
     doc = _Doc(data, origins)
+    if isinstance(data.get("model"), dict):
+        _fail(
+            doc,
+            ("model",),
+            "this is a model file, not a scenario file (it has a [model] table)",
+            f'a scenario names its model: model = "{path.name}"; '
+            f"check the model with `simdyn validate {file}` or `simdyn show {file}`",
+        )
     _check_keys(doc, (), data, _TOP_KEYS)
     extends = data.pop("extends", None)
     if extends is None:
@@ -308,6 +326,24 @@ def _splitdotted(key: str) -> tuple[str, ...]:
 # -- building scenario objects ---------------------------------------------------------------
 
 
+def _start_from(doc: _Doc) -> str | StartFromRun | None:
+    """``start_from = "directive"`` or ``start_from = { run = "base", time = 24 }``."""
+    raw = doc.data.get("start_from")
+    if raw is None or isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        _fail(
+            doc,
+            ("start_from",),
+            f"must be a style name or a table, not {_kind(raw)}",
+            'start_from = "directive" or start_from = { run = "base", time = 24 }',
+        )
+    _table(doc, ("start_from",), ("run", "time"))
+    run = _get(doc, ("start_from", "run"), str, required=True)
+    time = _get(doc, ("start_from", "time"), float)
+    return StartFromRun(run=run, time=time)
+
+
 def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     d = doc.data
     model = _get(doc, ("model",), str, required=True)
@@ -343,7 +379,16 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     network = d.get("network")
     if network is not None and not isinstance(network, dict):
         _fail(doc, ("network",), f"must be a table, not {_kind(network)}", "[network]")
-    _table(doc, ("report",), ("variables",))
+    _table(doc, ("report",), ("variables", "value_per_unit", "uncertainty"))
+    uncertainty = _get(doc, ("report", "uncertainty"), list) or []
+    for k, v in enumerate(uncertainty):
+        if not isinstance(v, str):
+            _fail(
+                doc, ("report", "uncertainty", k), f"expected a variant name, not {_kind(v)}", None
+            )
+    value_per_unit = _get(doc, ("report", "value_per_unit"), float)
+    if value_per_unit is not None and not value_per_unit > 0:
+        _fail(doc, ("report", "value_per_unit"), "must be a positive number (USD per unit)", None)
     report_vars = _get(doc, ("report", "variables"), list) or []
     for k, v in enumerate(report_vars):
         if not isinstance(v, str):
@@ -355,6 +400,7 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
         (),
         Scenario,
         model=model,
+        start_from=_start_from(doc),
         name=name,
         title=_get(doc, ("title",), str) or "",
         description=_get(doc, ("description",), str) or "",
@@ -366,6 +412,8 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
         goals=goals,
         network=network,
         report_variables=tuple(report_vars),
+        report_value_per_unit=value_per_unit,
+        report_uncertainty=tuple(uncertainty),
         source=source,
         text=text,
         origins=doc.origins,
@@ -421,6 +469,7 @@ def _policy(doc: _Doc, path: KeyPath) -> Policy | None:
             to=_style(doc, (*path, "to")) or _missing(doc, (*path, "to")),
             transition=num("transition", required=False) or 0.0,
             keep=_names(doc, (*path, "keep")),
+            override=_names(doc, (*path, "override")),
             label=label,
         )
     param = _get(doc, (*path, "param"), str, required=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from simdyn.errors import ScenarioError
 from simdyn.model import Model
+from simdyn.model.params import sum_problem
 from simdyn.scenario._schema import (
     CustomStyle,
     Goal,
@@ -27,8 +28,9 @@ from simdyn.scenario._schema import (
     StyleChange,
     TimeSettings,
 )
+from simdyn.simulate import TimeGrid
 
-__all__ = ["AppliedPolicy", "RunPlan", "plan_run"]
+__all__ = ["AppliedPolicy", "HeldLever", "RunPlan", "plan_run"]
 
 STYLE_GROUP = "style"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -64,6 +66,15 @@ class AppliedPolicy:
 
 
 @dataclass(frozen=True)
+class HeldLever:
+    """A style lever a style change left alone, and why (for reports)."""
+
+    policy: str
+    param: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RunPlan:
     """Everything :func:`simdyn.simulate` needs for one scenario, checked against the model."""
 
@@ -76,6 +87,8 @@ class RunPlan:
     """Constants whose value differs from the model default: name → (default, value)."""
     style: str = ""
     save: tuple[str, ...] = ()
+    held: tuple[HeldLever, ...] = ()
+    """Style levers a style change did not move because the scenario set them in ``params``."""
 
 
 def plan_run(scenario: Scenario, model: Model) -> RunPlan:
@@ -114,20 +127,29 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         _check_range(model, name, value, loc, ("params", key))
         values[name] = value
 
+    _check_sums(scenario, model, values, defaults, loc)
+
     applied: list[AppliedPolicy] = []
+    held: list[HeldLever] = []
     for pname, policy in scenario.policies.items():
         if isinstance(policy, StyleChange):
             new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
-            for k, kept in enumerate(policy.keep):
-                if kept not in model.constants:
-                    loc.fail(
-                        ("policies", pname, "keep", k),
-                        f"unknown parameter {kept!r}",
-                        _hint(kept, model.constants),
-                    )
+            for key, names in (("keep", policy.keep), ("override", policy.override)):
+                for k, kept in enumerate(names):
+                    if kept not in model.constants:
+                        loc.fail(
+                            ("policies", pname, key, k),
+                            f"unknown parameter {kept!r}",
+                            _hint(kept, model.constants),
+                        )
             initial_only = _initial_value_constants(model)
+            set_in_params = {_ELEMENT.sub(r"\1", k) for k in scenario.params}
             for lever, to in new.items():
                 if lever in policy.keep or lever in initial_only:
+                    continue
+                if lever in set_in_params and lever not in policy.override:
+                    if values[lever] != to:
+                        held.append(HeldLever(pname, lever, "set in params"))
                     continue
                 _check_range(model, lever, to, loc, ("policies", pname, "to"))
                 old = values[lever]
@@ -168,11 +190,22 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
             )
         taken[a.param] = a.name
 
+    _check_scheduled_sums(applied, values, model, loc)
     equations = _equations(applied, values, model)
     run_model = model.replace(equations=equations) if equations else model
     scheduled = set(equations)
     params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
     changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
+
+    if isinstance(scenario.start_from, str):
+        styles = model.presets.get(STYLE_GROUP, {})
+        if scenario.start_from not in styles:
+            loc.fail(
+                ("start_from",),
+                f"unknown style {scenario.start_from!r} to start from",
+                _hint(scenario.start_from, styles)
+                or ("one of " + ", ".join(styles) if styles else "this model has no styles"),
+            )
 
     variables = tuple(model.variables)
     for gname, goal in scenario.goals.items():
@@ -200,6 +233,7 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         params=params,
         time=time,
         policies=tuple(applied),
+        held=tuple(held),
         changed=changed,
         style=style_label,
         save=variables,
@@ -233,16 +267,25 @@ def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSett
     mt = model.time
     st = scenario.time
     try:
-        return TimeSettings(
+        time = TimeSettings(
             start=st.start if st.start is not None else float(mt.start),
             stop=st.stop if st.stop is not None else float(mt.stop),
             dt=st.dt if st.dt is not None else float(mt.dt),
             method=st.method if st.method is not None else mt.method,
             save_per=st.save_per if st.save_per is not None else mt.save_per,
         )
+        assert time.start is not None
+        assert time.stop is not None
+        assert time.dt is not None
+        # the checks simulate makes, so that validate refuses what run would refuse
+        TimeGrid(time.start, time.stop, time.dt, time.save_per or time.dt)
     except ScenarioError as exc:
-        loc.fail(("time", exc.where or ""), f"{exc.what} (with the model's defaults)", exc.hint)
+        key = exc.where or ""
+        given = getattr(st, key, None) is not None if key else False
+        what = exc.what if given else f"{exc.what} (with the model's defaults)"
+        loc.fail(("time", key), what, exc.hint)
         raise
+    return time
 
 
 def _constant_ref(
@@ -266,6 +309,66 @@ def _constant_ref(
                 _hint(element, elements) or "one of " + ", ".join(elements),
             )
     return name, element
+
+
+def _check_sums(
+    scenario: Scenario,
+    model: Model,
+    values: Mapping[str, Value],
+    defaults: Mapping[str, Value],
+    loc: _Locator,
+) -> None:
+    """Shares declared ``sum_to`` in the model must still add up once the scenario set some."""
+    for name, const in model.constants.items():
+        if const.sum_to is None or values[name] == defaults[name]:
+            continue
+        elements = tuple(model.dimensions[const.dims[0]])
+        problem = sum_problem(const, values[name], elements, defaults[name])
+        if problem is None:
+            continue
+        keys = [k for k in scenario.params if k == name or k.startswith(f"{name}[")]
+        path: tuple[str | int, ...] = ("params", keys[0]) if keys else ("style",)
+        loc.fail(path, *problem)
+
+
+def _breakpoints(schedule: Step | Ramp | PiecewiseLinear) -> list[float]:
+    if isinstance(schedule, Step):
+        return [schedule.at] + ([schedule.until] if schedule.until is not None else [])
+    if isinstance(schedule, Ramp):
+        return [schedule.start, schedule.end]
+    return [t for t, _ in schedule.points]
+
+
+def _check_scheduled_sums(
+    applied: list[AppliedPolicy], values: Mapping[str, Value], model: Model, loc: _Locator
+) -> None:
+    """Shares declared ``sum_to`` must add up at every time when policies schedule elements.
+
+    The schedules are piecewise linear, so checking at their break points checks every time.
+    """
+    for name, const in model.constants.items():
+        if const.sum_to is None:
+            continue
+        mine = [a for a in applied if a.param.startswith(f"{name}[")]
+        if not mine:
+            continue
+        elements = tuple(model.dimensions[const.dims[0]])
+        base = values[name]
+        assert isinstance(base, tuple)
+        for t in sorted({t for a in mine for t in _breakpoints(a.schedule)}):
+            now = list(base)
+            for a in mine:
+                now[elements.index(a.param[len(name) + 1 : -1])] = a.value_at(t)
+            problem = sum_problem(const, tuple(now), elements)
+            if problem is not None:
+                loc.fail(
+                    ("policies", mine[0].name),
+                    f"{problem[0].replace(' sums', f' sums at time {t:g}', 1)}",
+                    "schedule the other elements too, so that the shares add up at every time "
+                    f"(at {t:g}: "
+                    + ", ".join(f"{e} = {v:g}" for e, v in zip(elements, now, strict=True))
+                    + ")",
+                )
 
 
 def _index(model: Model, name: str, element: str | None) -> int:
@@ -425,8 +528,10 @@ def _check_goal(
     assert time.start is not None
     assert time.stop is not None
     if not time.start <= goal.time <= time.stop:
+        bound = "stop" if goal.time > time.stop else "start"
         loc.fail(
             (*path, "time"),
             f"goal time {goal.time:g} is outside the run ({time.start:g} to {time.stop:g})",
-            None,
+            f"run up to the goal (--set {bound}={goal.time:g}), or leave the goal out "
+            f"(--set goals.{path[-1]}.enabled=false)",
         )

@@ -17,11 +17,12 @@ import xarray as xr
 
 import simdyn
 from simdyn.errors import ScenarioError, SimdynError
+from simdyn.model.units import UnitIssue
 from simdyn.network import org_graph, read_edgelist_csv, read_graphml
 from simdyn.scenario._goals import GOAL_COLUMNS, evaluate_goals
 from simdyn.scenario._loader import ScenarioSet, load_scenario
 from simdyn.scenario._plan import RunPlan, plan_run
-from simdyn.scenario._schema import Scenario
+from simdyn.scenario._schema import Scenario, StartFromRun
 
 __all__ = [
     "Progress",
@@ -30,6 +31,7 @@ __all__ = [
     "build_network",
     "compare_scenarios",
     "run_scenario",
+    "unit_issues",
 ]
 
 Progress = Callable[[int, int, str], None]
@@ -137,11 +139,14 @@ def compare_scenarios(
     if len(set(names)) != len(names):
         names = [f"{k}:{n}" for k, n in enumerate(names)]
     runs: list[Run] = []
+    done: dict[int, xr.Dataset] = {}
     for k, (name, plan) in enumerate(zip(names, plans, strict=True)):
         if progress is not None:
             progress(k, len(plans), name)
         graph = build_network(plan.scenario) if plan.scenario.network is not None else None
-        ds = simulate_plan(plan, graph)
+        start = _start_argument(chosen[k][0], plan, done)
+        ds = simulate_plan(plan, graph, start_from=start)
+        done[id(plan.scenario)] = ds
         goals = evaluate_goals(ds, plan.scenario.goals, scenario=name)
         runs.append(Run(name, plan, ds, goals, graph))
     if progress is not None:
@@ -157,13 +162,31 @@ def compare_scenarios(
     )
 
 
+def unit_issues(sset: ScenarioSet) -> list[UnitIssue]:
+    """The unit inconsistencies of the models a scenario file's runs use (each model once)."""
+    seen: dict[str, None] = {}
+    for sc in sset.select():
+        seen.setdefault(sc.model, None)
+    return [issue for name in seen for issue in _load_model(_first(sset, name)).unit_issues()]
+
+
+def _first(sset: ScenarioSet, model: str) -> Scenario:
+    return next(sc for sc in sset.select() if sc.model == model)
+
+
 def validate_scenario(
-    source: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None
+    source: str | os.PathLike[str],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    strict_units: bool = False,
 ) -> ScenarioSet:
     """Load a scenario file and check every scenario in it against its model, without running.
 
     The model is compiled too (equations, dimensions, loops), and in network mode the graph is
     built or read.
+
+    With ``strict_units`` a unit inconsistency of a model (see :func:`unit_issues`) is an
+    error too.
 
     Returns
     -------
@@ -176,8 +199,14 @@ def validate_scenario(
         For the first mistake found, located at ``file:line``.
     """
     sset = load_scenario(source, overrides=overrides)
+    if strict_units:
+        issues = unit_issues(sset)
+        if issues:
+            raise issues[0].error()
     for plan in _plan_all(list(sset.select())):
         sc = plan.scenario
+        if isinstance(sc.start_from, StartFromRun):
+            _start_source(sset, plan, sc.start_from)
         graph = build_network(sc) if sc.network is not None else None
         try:  # equations, dimensions and dependency order are checked when compiling
             plan.model.compile(list(graph) if graph is not None else None)
@@ -191,8 +220,77 @@ def validate_scenario(
     return sset
 
 
-def simulate_plan(plan: RunPlan, graph: nx.Graph[Any] | None = None) -> xr.Dataset:
-    """Run one planned scenario with :func:`simdyn.simulate` (on ``graph`` in network mode)."""
+def _start_argument(sset: ScenarioSet, plan: RunPlan, done: Mapping[int, xr.Dataset]) -> Any:
+    """What ``simulate(start_from=...)`` gets for a planned scenario (``None``: its own start).
+
+    A start from another run uses that run's results (simulated here if it was not run).
+    """
+    start = plan.scenario.start_from
+    if not isinstance(start, StartFromRun):
+        return start
+    source, source_plan, t = _start_source(sset, plan, start)
+    ds = done.get(id(source))
+    if ds is None:
+        graph = build_network(source) if source.network is not None else None
+        ds = simulate_plan(source_plan, graph, start_from=source.start_from)
+    return ds.interp(time=[t])
+
+
+def _start_source(
+    sset: ScenarioSet, plan: RunPlan, start: StartFromRun
+) -> tuple[Scenario, RunPlan, float]:
+    """The run a scenario starts from, its plan and the time; checked without running."""
+    sc = plan.scenario
+    file, line, where = sc.locate(("start_from", "run"))
+    names = ["base", *sset.variants]
+    if start.run not in names:
+        raise ScenarioError(
+            f"no run named {start.run!r} to start from",
+            file=file,
+            line=line,
+            where=where,
+            hint=_choices_hint(start.run, names),
+        )
+    source = sset.base if start.run == "base" else sset.variants[start.run]
+    if source is sc:
+        raise ScenarioError("a run cannot start from itself", file=file, line=line, where=where)
+    if isinstance(source.start_from, StartFromRun):
+        raise ScenarioError(
+            f"run {start.run!r} itself starts from another run",
+            file=file,
+            line=line,
+            where=where,
+            hint="start both from the same run, or from a style",
+        )
+    source_plan = _plan_all([source])[0]
+    tt = source_plan.time
+    assert tt.start is not None
+    assert tt.stop is not None
+    t = tt.start if start.time is None else start.time
+    if not tt.start <= t <= tt.stop:
+        file, line, where = sc.locate(("start_from", "time"))
+        raise ScenarioError(
+            f"time {t:g} is outside run {start.run!r} ({tt.start:g} to {tt.stop:g})",
+            file=file,
+            line=line,
+            where=where,
+        )
+    return source, source_plan, float(t)
+
+
+def _choices_hint(word: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(names), n=1)
+    return f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(names)
+
+
+def simulate_plan(
+    plan: RunPlan, graph: nx.Graph[Any] | None = None, *, start_from: Any = None
+) -> xr.Dataset:
+    """Run one planned scenario with :func:`simdyn.simulate` (on ``graph`` in network mode).
+
+    ``start_from`` is passed on (see :func:`simdyn.simulate`); a scenario's own
+    ``start_from`` must be resolved first (``compare_scenarios`` does).
+    """
     sc = plan.scenario
     t = plan.time
     params: dict[str, Any] = dict(_flat_params(plan))
@@ -209,6 +307,7 @@ def simulate_plan(plan: RunPlan, graph: nx.Graph[Any] | None = None) -> xr.Datas
         save=list(plan.save),
         network=graph,
         seed=sc.seed,
+        start_from=start_from,
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Policy",
     "Ramp",
     "Scenario",
+    "StartFromRun",
     "Step",
     "StyleChange",
     "TimeSettings",
@@ -269,7 +270,9 @@ class StyleChange:
     """Change management style at ``at``; every lever ramps to its new value over ``transition``.
 
     Preset values that only set initial values of stocks are not levers and do not change;
-    nor do the constants named in ``keep`` (for example a demand calibration a preset carries).
+    nor do the constants named in ``keep`` (for example a demand calibration a preset carries),
+    nor constants the scenario sets in ``params`` (the user set them on purpose) unless they
+    are named in ``override``.
 
     Examples
     --------
@@ -281,6 +284,7 @@ class StyleChange:
     to: Style
     transition: float = 0.0
     keep: tuple[str, ...] = ()
+    override: tuple[str, ...] = ()
     label: str = ""
     kind: Literal["style"] = field(default="style", init=False)
 
@@ -345,6 +349,15 @@ class Goal:
 
 
 @dataclass(frozen=True)
+class StartFromRun:
+    """Start from the stocks of another run of the same file (``"base"`` or a variant) at
+    ``time`` (default: that run's start)."""
+
+    run: str
+    time: float | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One fully merged scenario: what to run, how, which policies, which goals.
 
@@ -372,7 +385,11 @@ class Scenario:
     network
         The ``[network]`` table, passed on to the network layer.
     report
-        The ``[report]`` table (``variables``: what to plot first).
+        The ``[report]`` table (``variables``: what to plot first; ``value_per_unit``: the
+        value of one unit of output in the cost-benefit panel).
+    start_from
+        Start from one organisation's state: a style preset's name (its steady state), or a
+        :class:`StartFromRun`; ``None`` starts from the model's initial values.
     source
         The file the scenario came from.
     text
@@ -391,6 +408,10 @@ class Scenario:
     goals: Mapping[str, Goal] = field(default_factory=dict)
     network: Mapping[str, Any] | None = None
     report_variables: tuple[str, ...] = ()
+    report_value_per_unit: float | None = None
+    report_uncertainty: tuple[str, ...] = ()
+    """Variants over uncertain values: the report draws them as a band around the base run."""
+    start_from: str | StartFromRun | None = None
     source: str = "<string>"
     text: str = ""
     origins: Mapping[KeyPath, Origin] = field(default_factory=dict, repr=False, compare=False)

@@ -33,13 +33,15 @@ window.addEventListener('load', () => {
   const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length;
   const out = document.createElement('pre');
   out.id = 'probe';
-  out.textContent = 'images=' + imgs.length + ';broken=' + bad + ';errors=' + window.__errors.length + ';' + window.__errors.join('|');
+  const wide = document.body.scrollWidth > window.innerWidth + 1;
+  out.textContent = 'images=' + imgs.length + ';broken=' + bad + ';errors=' + window.__errors.length + ';overflow=' + wide + ';' + window.__errors.join('|');
   document.body.appendChild(out);
 });
 </script>"""
 
 
-def test_report_renders_in_chromium(mini_scenario: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [1280, 390])
+def test_report_renders_in_chromium(mini_scenario: Path, tmp_path: Path, width: int) -> None:
     assert CHROMIUM is not None, "CI is set but chromium is missing: run `make browser`"
     out = tmp_path / "run"
     result = CliRunner().invoke(cli, ["run", str(mini_scenario), "--out", str(out), "-q"])
@@ -54,6 +56,7 @@ def test_report_renders_in_chromium(mini_scenario: Path, tmp_path: Path) -> None
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+            f"--window-size={width},2000",
             "--dump-dom", probed.as_uri(),
         ],
         capture_output=True, text=True, timeout=120, check=False,
@@ -62,9 +65,10 @@ def test_report_renders_in_chromium(mini_scenario: Path, tmp_path: Path) -> None
     dom = proc.stdout
     start = dom.index('<pre id="probe">') + len('<pre id="probe">')
     probe = dom[start : dom.index("</pre>", start)]
-    fields = dict(item.split("=", 1) for item in probe.split(";")[:3])
+    fields = dict(item.split("=", 1) for item in probe.split(";")[:4])
     assert int(fields["images"]) == 3  # key variables, run comparison, policies
     assert fields["broken"] == "0"
     assert fields["errors"] == "0", probe
+    assert fields["overflow"] == "false", f"the page is wider than {width} px"  # tables scroll
     assert "Uncaught" not in proc.stderr
     assert ":ERROR:CONSOLE" not in proc.stderr

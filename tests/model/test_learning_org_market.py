@@ -79,7 +79,7 @@ def test_m3_the_learning_organisation_holds_its_share_as_the_craft_moves(model, 
     kept = (ds.market_share.isel(time=-1) / ds.market_share.isel(time=0)).values
     assert float(ds.competitor_quality.isel(time=-1, scenario=0)) < float(ds.competitor_quality.isel(time=0, scenario=0))
     assert kept[STYLES.index("facilitative")] >= 0.97  # holds its share within 3 % over 5 years
-    assert kept[STYLES.index("directive")] < 0.90  # loses more than 10 %
+    assert kept[STYLES.index("directive")] < 0.95  # loses more than 5 %
     assert int(np.argmax(kept)) == STYLES.index("facilitative")
     assert int(np.argmin(kept)) == STYLES.index("directive")
 

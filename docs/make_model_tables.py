@@ -29,13 +29,25 @@ def _num(v: object) -> str:
 
 def tables(spec: dict) -> str:
     """The markdown of the four tables and the preset levers."""
-    out = [START, "| stock | initial | inflows | outflows | units | meaning |", "|---|---|---|---|---|---|"]
+    out = [
+        START,
+        "| stock | initial | inflows | outflows | units | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, s in spec["stocks"].items():
         ins = ", ".join(f"`{f}`" for f in s.get("inflows", [])) or "—"
         outs = ", ".join(f"`{f}`" for f in s.get("outflows", [])) or "—"
-        out.append(f"| `{name}` | `{_cell(s['initial'])}` | {ins} | {outs} | {s['units']} | {_cell(s.get('doc', ''))} |")
+        out.append(
+            f"| `{name}` | `{_cell(s['initial'])}` | {ins} | {outs} | {s['units']} | {_cell(s.get('doc', ''))} |"
+        )
     for kind, title in (("flows", "flow"), ("auxiliaries", "auxiliary")):
-        out += ["", f"### {kind.capitalize()}", "", f"| {title} | equation | units | meaning | source |", "|---|---|---|---|---|"]
+        out += [
+            "",
+            f"### {kind.capitalize()}",
+            "",
+            f"| {title} | equation | units | meaning | source |",
+            "|---|---|---|---|---|",
+        ]
         for name, v in spec[kind].items():
             out.append(
                 f"| `{name}` | `{_cell(v['equation'])}` | {v['units']} | {_cell(v.get('doc', ''))} | {_cell(v.get('source', '—'))} |"
@@ -53,12 +65,24 @@ def tables(spec: dict) -> str:
     ]
     for name, c in spec["constants"].items():
         rng = f"{_num(c.get('min', ''))}–{_num(c.get('max', ''))}"
-        out.append(f"| `{name}` | {_num(c['value'])} | {c['units']} | {rng} | {_cell(c.get('doc', ''))} | {_cell(c.get('source', ''))} |")
+        out.append(
+            f"| `{name}` | {_num(c['value'])} | {c['units']} | {rng} | {_cell(c.get('doc', ''))} | {_cell(c.get('source', ''))} |"
+        )
     presets = spec["presets"]["style"]
     levers = [k for k in presets["directive"]["values"] if not k.startswith("init_")]
-    out += ["", "### Style presets (`[presets.style.*]`)", "", "| lever | " + " | ".join(presets) + " |", "|---" * (len(presets) + 1) + "|"]
+    out += [
+        "",
+        "### Style presets (`[presets.style.*]`)",
+        "",
+        "| lever | " + " | ".join(presets) + " |",
+        "|---" * (len(presets) + 1) + "|",
+    ]
     for lever in levers:
-        out.append(f"| `{lever}` | " + " | ".join(_num(p["values"][lever]) for p in presets.values()) + " |")
+        out.append(
+            f"| `{lever}` | "
+            + " | ".join(_num(p["values"][lever]) for p in presets.values())
+            + " |"
+        )
     return "\n".join(out) + "\n"
 
 

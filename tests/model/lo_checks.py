@@ -25,7 +25,9 @@ BURNOUT = {
 }
 
 
-def _params(model, variants: Variants, styles: list[str], extra: dict[str, list[float]] | None = None) -> dict:
+def _params(
+    model, variants: Variants, styles: list[str], extra: dict[str, list[float]] | None = None
+) -> dict:
     """Parameters for ``len(variants) * len(styles)`` scenarios (variant-major). A constant a
     variant does not set keeps the style preset's value (or the model's default)."""
     keys = sorted({k for v in variants for k in v} | set(extra or {}))
@@ -53,7 +55,9 @@ def r2_worse_before_better(model, variants: Variants) -> list[bool]:
     """R2: capacity dips at once, recovers within 6-12 months, ends >= 3 % up at month 36."""
     kw = {"presets": {"style": "facilitative"}, "stop": 36, "save_per": 0.5, "save": ["capacity"]}
     p = _params(model, variants, ["facilitative"])
-    trt = simdyn.simulate(model.replace(equations={"development_hours": "3 + 7 * STEP(1, 6)"}), params=p, **kw)
+    trt = simdyn.simulate(
+        model.replace(equations={"development_hours": "3 + 7 * STEP(1, 6)"}), params=p, **kw
+    )
     ctl = simdyn.simulate(model.replace(equations={"development_hours": "3"}), params=p, **kw)
     out = []
     for i in range(len(variants)):
@@ -69,14 +73,24 @@ def r3_better_before_worse(model, variants: Variants) -> list[bool]:
     """R3: cutting development raises capacity first, then -3 % by month 18 and -9 % by 36."""
     cut = model.replace(equations={"development_hours": "8.33 * (1 - STEP(1, 6))"})
     p = _params(model, variants, ["facilitative"])
-    ds = simdyn.simulate(cut, presets={"style": "facilitative"}, params=p, stop=36, save_per=0.5, save=["capacity"])
+    ds = simdyn.simulate(
+        cut, presets={"style": "facilitative"}, params=p, stop=36, save_per=0.5, save=["capacity"]
+    )
     out = []
     for i in range(len(variants)):
         y = _ser(ds, "capacity", i).values
         y = y / y[0]
         t = ds.time.values
         below = t[(t > 6) & (y < 1)]
-        out.append(bool(y[13] > 1.02 and len(below) and below[0] - 6 <= 12 and y[36] <= 0.97 and y[72] <= 0.91))
+        out.append(
+            bool(
+                y[13] > 1.02
+                and len(below)
+                and below[0] - 6 <= 12
+                and y[36] <= 0.97
+                and y[72] <= 0.91
+            )
+        )
     return out
 
 
@@ -88,7 +102,15 @@ def _shock(model, variants, styles, params_extra=None, stop=72):
         params=p,
         stop=stop,
         save_per=0.5,
-        save=["output", "capacity", "annual_quit_rate", "fatigue", "service_quality", "backlog", "overtime_fraction"],
+        save=[
+            "output",
+            "capacity",
+            "annual_quit_rate",
+            "fatigue",
+            "service_quality",
+            "backlog",
+            "overtime_fraction",
+        ],
     )
 
 
@@ -111,16 +133,26 @@ def r5_r6_competitive(model, variants: Variants) -> dict[str, list[bool]]:
         yd = _ser(ds, "output", d) / float(_ser(ds, "output", d)[0])
         yf = _ser(ds, "output", f) / float(_ser(ds, "output", f)[0])
         r6.append(
-            bool(float(yd.sel(time=60)) < 0.9 and float(yd.sel(time=72)) < 0.9 and abs(float(yf.sel(time=72)) - 1) <= 0.02)
+            bool(
+                float(yd.sel(time=60)) < 0.9
+                and float(yd.sel(time=72)) < 0.9
+                and abs(float(yf.sel(time=72)) - 1) <= 0.02
+            )
         )
-    return {"R5 directive spiral, facilitative bounded": r5, "R6 competitive: directive down, facilitative back": r6}
+    return {
+        "R5 directive spiral, facilitative bounded": r5,
+        "R6 competitive: directive down, facilitative back": r6,
+    }
 
 
 def r6_captive(model, variants: Variants) -> list[bool]:
     """R6 with captive clients: the directive trap locks in (capacity < 0.90 at 120, not
     recovering), facilitative returns within 2 %."""
     styles = ["directive", "facilitative"]
-    extra = {k: v if isinstance(v, list) else [v] * len(styles) for k, v in captive_market(model, styles, 0.95).items()}
+    extra = {
+        k: v if isinstance(v, list) else [v] * len(styles)
+        for k, v in captive_market(model, styles, 0.95).items()
+    }
     ds = _shock(model, variants, styles, params_extra=extra, stop=120)
     out = []
     for k in range(len(variants)):
@@ -146,7 +178,14 @@ def r11_burnout(model, variants: Variants) -> list[bool]:
     for i, v in enumerate(variants):  # a knocked-out stretch-goal link stays off
         if v.get("stretch_goal_pressure") == 0:
             p["stretch_goal_pressure"][2 * i : 2 * i + 2] = [0.0, 0.0]
-    ds = simdyn.simulate(model, presets={"style": "directive"}, params=p, stop=360, save_per=0.5, save=["fatigue", "capacity"])
+    ds = simdyn.simulate(
+        model,
+        presets={"style": "directive"},
+        params=p,
+        stop=360,
+        save_per=0.5,
+        save=["fatigue", "capacity"],
+    )
     out = []
     for k in range(len(variants)):
         f0 = _ser(ds, "fatigue", 2 * k)
@@ -174,7 +213,11 @@ def m2_surge_sequence(model, variants: Variants) -> list[bool]:
         f = _ser(ds, "fatigue", k).values
         q = _ser(ds, "annual_quit_rate", k).values
         s = _ser(ds, "service_quality", k).values
-        tb, to, tf = first(b, lambda x: x > 1.05 * x[0]), first(o, lambda x: x > 0.02), first(f, lambda x: x > 0.05)
+        tb, to, tf = (
+            first(b, lambda x: x > 1.05 * x[0]),
+            first(o, lambda x: x > 0.02),
+            first(f, lambda x: x > 0.05),
+        )
         tq, ts = first(q, lambda x: x > 1.2 * x[0]), first(s, lambda x: x < 0.95 * x[0])
         out.append(bool(6 < tb <= to < tf < tq < 30 and to < ts < 30))
     return out
@@ -186,7 +229,11 @@ def m3_share_as_the_craft_moves(model, variants: Variants) -> list[bool]:
     styles = ["directive", "facilitative"]
     extra = {"craft_change_rate": [0.06, 0.06]}
     ds = simdyn.simulate(
-        model, presets={"style": styles * len(variants)}, params=_params(model, variants, styles, extra), stop=60, save=["market_share"]
+        model,
+        presets={"style": styles * len(variants)},
+        params=_params(model, variants, styles, extra),
+        stop=60,
+        save=["market_share"],
     )
     kept = (ds.market_share.isel(time=-1) / ds.market_share.isel(time=0)).values
     return [bool(kept[2 * k + 1] >= 0.97 and kept[2 * k] < 0.95) for k in range(len(variants))]
@@ -196,13 +243,21 @@ def r7_style_ordering(model, variants: Variants) -> list[bool]:
     """R7: facilitative quits 21-51 % below directive; engagement highest under facilitative."""
     styles = ["directive", "transactional", "facilitative", "laissez_faire"]
     p = _params(model, variants, styles)
-    ds = simdyn.simulate(model, presets={"style": styles * len(variants)}, params=p, stop=120, save=["annual_quit_rate", "engagement"])
+    ds = simdyn.simulate(
+        model,
+        presets={"style": styles * len(variants)},
+        params=p,
+        stop=120,
+        save=["annual_quit_rate", "engagement"],
+    )
     end = ds.isel(time=-1)
     out = []
     for k in range(len(variants)):
         q = end.annual_quit_rate.values[4 * k : 4 * k + 4]
         g = end.engagement.values[4 * k : 4 * k + 4]
-        out.append(bool(0.21 <= 1 - q[2] / q[0] <= 0.51 and q[2] < q[3] < q[0] and int(np.argmax(g)) == 2))
+        out.append(
+            bool(0.21 <= 1 - q[2] / q[0] <= 0.51 and q[2] < q[3] < q[0] and int(np.argmax(g)) == 2)
+        )
     return out
 
 

@@ -21,7 +21,10 @@ def captive_market(model: simdyn.Model, styles: list[str], utilisation: float = 
     its quality or delivery delay (model-science §1.2: a fixed desired performance)."""
     ds = simdyn.simulate(model, presets={"style": styles}, stop=1, save=["capacity"])
     share = model.constants["reference_share"].value
-    base = [utilisation * float(ds.capacity.isel(scenario=i, time=0)) / share for i in range(len(styles))]
+    base = [
+        utilisation * float(ds.capacity.isel(scenario=i, time=0)) / share
+        for i in range(len(styles))
+    ]
     return {
         "market_demand_base": base,
         "quality_share_elasticity": 0.0,

@@ -32,8 +32,16 @@ def test_golden_values_at_their_printed_precision(golden_run):
     for i, name in enumerate(names):
         for week, (cap, perf) in zip((20, 40, 100), GOLDEN[name][1], strict=True):
             got = ds.isel(scenario=i).sel(time=week)
-            assert abs(float(got.capability) - cap) <= 0.05 + 1e-9, (name, week, float(got.capability))
-            assert abs(float(got.performance) - perf) <= 0.5 + 1e-9, (name, week, float(got.performance))
+            assert abs(float(got.capability) - cap) <= 0.05 + 1e-9, (
+                name,
+                week,
+                float(got.capability),
+            )
+            assert abs(float(got.performance) - perf) <= 0.5 + 1e-9, (
+                name,
+                week,
+                float(got.performance),
+            )
 
 
 def test_default_constants_are_the_equilibrium():

@@ -38,7 +38,9 @@ def test_r7_style_ordering_and_gallup_band(baseline):
     def end(var):
         return dict(zip(STYLES, baseline[var].isel(time=-1).values, strict=True))
 
-    q, g, s, a, y = (end(v) for v in ("annual_quit_rate", "engagement", "average_skill", "autonomy", "output"))
+    q, g, s, a, y = (
+        end(v) for v in ("annual_quit_rate", "engagement", "average_skill", "autonomy", "output")
+    )
     assert q["facilitative"] < q["laissez_faire"] < q["directive"]
     assert 0.21 <= 1 - q["facilitative"] / q["directive"] <= 0.51  # Gallup 21-51 % band
     assert max(g, key=g.get) == "facilitative"
@@ -75,7 +77,9 @@ def r2_runs(model, dt, params=None, stop=60):
     kw = {"presets": {"style": "facilitative"}, "stop": stop, "dt": dt, "save_per": 0.5}
     save = ["capacity", "output", "cumulative_output"]
     p = params or {}
-    return simdyn.simulate(more, params=p, save=save, **kw), simdyn.simulate(ctl, params=p, save=save, **kw)
+    return simdyn.simulate(more, params=p, save=save, **kw), simdyn.simulate(
+        ctl, params=p, save=save, **kw
+    )
 
 
 def r2_figures(trt, ctl):
@@ -108,7 +112,9 @@ def test_r2_work_done_dips_only_with_full_order_books(model, dt):
     assert at(done, 6.5) < 0.97
     t = done.time.values
     gain = (trt.cumulative_output - ctl.cumulative_output).isel(scenario=0).values
-    assert t[(t > 6) & (gain > 0)][0] > t[(t > 6) & (done.values > 1)][0]  # cumulative crosses later
+    assert (
+        t[(t > 6) & (gain > 0)][0] > t[(t > 6) & (done.values > 1)][0]
+    )  # cumulative crosses later
     slack_trt, slack_ctl = r2_runs(model, dt, stop=12)
     slack = (slack_trt.output / slack_ctl.output).isel(scenario=0)
     assert at(slack, 6.5) == pytest.approx(1.0, abs=1e-6)  # 6 % idle capacity absorbs it
@@ -118,7 +124,9 @@ def test_r2_work_done_dips_only_with_full_order_books(model, dt):
 @pytest.mark.parametrize("dt", DTS)
 def test_r3_cutting_development_is_better_before_worse(model, dt):
     cut = model.replace(equations={"development_hours": "8.33 * (1 - STEP(1, 6))"})
-    ds = simdyn.simulate(cut, presets={"style": "facilitative"}, dt=dt, save=["capacity"], save_per=0.5)
+    ds = simdyn.simulate(
+        cut, presets={"style": "facilitative"}, dt=dt, save=["capacity"], save_per=0.5
+    )
     y = ds.capacity.isel(scenario=0)
     y = y / y.isel(time=0)
     t = y.time.values
@@ -150,7 +158,15 @@ def test_r4_interior_optimum_of_development_time(model):
 
 
 # ----------------------------------------------------------------------------------- R5, R6
-SAVE = ["output", "annual_quit_rate", "engagement", "fatigue", "average_skill", "novice_share", "capacity"]
+SAVE = [
+    "output",
+    "annual_quit_rate",
+    "engagement",
+    "fatigue",
+    "average_skill",
+    "novice_share",
+    "capacity",
+]
 
 
 @pytest.fixture(scope="module", params=DTS)
@@ -255,7 +271,12 @@ def test_r10_aging_chain_delay_and_time_to_proficiency(model, dt):
     pulse = model.replace(equations={"hiring": "PULSE(20, 1)"})
     ds = simdyn.simulate(
         pulse,
-        params={"base_quit_rate": 0.0, "init_novices_1": 0.0, "init_novices_2": 0.0, "init_novices_3": 0.0},
+        params={
+            "base_quit_rate": 0.0,
+            "init_novices_1": 0.0,
+            "init_novices_2": 0.0,
+            "init_novices_3": 0.0,
+        },
         stop=60,
         dt=dt,
         save_per=dt,
@@ -302,10 +323,20 @@ def test_r16_conservation_and_bounds(model, dt):
     change = (ds.headcount.isel(time=-1) - ds.headcount.isel(time=0)).values
     np.testing.assert_allclose(change, net, rtol=1e-9, atol=1e-9)
     orders = (ds.orders - ds.output).isel(time=slice(0, -1)).sum("time").values * dt
-    np.testing.assert_allclose((ds.backlog.isel(time=-1) - ds.backlog.isel(time=0)).values, orders, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        (ds.backlog.isel(time=-1) - ds.backlog.isel(time=0)).values, orders, rtol=1e-9, atol=1e-6
+    )
     for name in model.stocks:
         assert float(ds[name].min()) >= 0, name
-    for name in ("autonomy", "engagement", "fatigue", "average_skill", "attractiveness", "market_share", "utilisation"):
+    for name in (
+        "autonomy",
+        "engagement",
+        "fatigue",
+        "average_skill",
+        "attractiveness",
+        "market_share",
+        "utilisation",
+    ):
         assert float(ds[name].min()) >= 0, name
         assert float(ds[name].max()) <= 1 + 1e-12, name
     assert float((ds.capacity - ds.output).min()) >= -1e-9  # work done never exceeds capacity

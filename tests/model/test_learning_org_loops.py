@@ -14,19 +14,99 @@ import simdyn
 
 #: loop -> (gain constant, the assertions that fail when the gain is 0)
 KNOCKOUTS = {
-    "work harder": ("work_harder_gain", {"M2 surge sequence", "R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded"}),
-    "work smarter": ("smarter_response", {"R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded", "R6 captive: directive locked in", "R6 competitive: directive down, facilitative back"}),
-    "shortcuts / reinvestment": ("shortcut_strength", {"R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded", "R6 competitive: directive down, facilitative back"}),
+    "work harder": (
+        "work_harder_gain",
+        {
+            "M2 surge sequence",
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+        },
+    ),
+    "work smarter": (
+        "smarter_response",
+        {
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
+    "shortcuts / reinvestment": (
+        "shortcut_strength",
+        {
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
     "attribution error": ("attribution_control", {"R11 burnout cycle, damped by a cap"}),
-    "burnout / fatigue": ("fatigue_sensitivity", {"M2 surge sequence", "R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded", "R6 captive: directive locked in", "R6 competitive: directive down, facilitative back"}),
-    "engagement-turnover spiral": ("engagement_quit_sensitivity", {"M3 share as the craft moves", "R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded", "R6 competitive: directive down, facilitative back", "R7 style ordering, Gallup band"}),
-    "attraction of talent": ("hire_skill_attraction_gain", {"R5 directive spiral, facilitative bounded", "R6 captive: directive locked in", "R6 competitive: directive down, facilitative back"}),
+    "burnout / fatigue": (
+        "fatigue_sensitivity",
+        {
+            "M2 surge sequence",
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
+    "engagement-turnover spiral": (
+        "engagement_quit_sensitivity",
+        {
+            "M3 share as the craft moves",
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 competitive: directive down, facilitative back",
+            "R7 style ordering, Gallup band",
+        },
+    ),
+    "attraction of talent": (
+        "hire_skill_attraction_gain",
+        {
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
     "goal erosion": ("max_goal_erosion", {"R5 directive spiral, facilitative bounded"}),
-    "peer learning": ("peer_learning_rate", {"M3 share as the craft moves", "R5 directive spiral, facilitative bounded", "R6 captive: directive locked in", "R6 competitive: directive down, facilitative back"}),
-    "trust in competence": ("trust_gain", {"M3 share as the craft moves", "R3 better-before-worse"}),
-    "delivery delay (market)": ("delay_share_elasticity", {"R5 directive spiral, facilitative bounded", "R6 competitive: directive down, facilitative back"}),
-    "quality and share (market)": ("quality_share_elasticity", {"M2 surge sequence", "R11 burnout cycle, damped by a cap", "R6 competitive: directive down, facilitative back", "R7 style ordering, Gallup band"}),
-    "cutting corners": ("corner_cutting", {"R11 burnout cycle, damped by a cap", "R5 directive spiral, facilitative bounded", "R6 captive: directive locked in", "R6 competitive: directive down, facilitative back"}),
+    "peer learning": (
+        "peer_learning_rate",
+        {
+            "M3 share as the craft moves",
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
+    "trust in competence": (
+        "trust_gain",
+        {"M3 share as the craft moves", "R3 better-before-worse"},
+    ),
+    "delivery delay (market)": (
+        "delay_share_elasticity",
+        {
+            "R5 directive spiral, facilitative bounded",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
+    "quality and share (market)": (
+        "quality_share_elasticity",
+        {
+            "M2 surge sequence",
+            "R11 burnout cycle, damped by a cap",
+            "R6 competitive: directive down, facilitative back",
+            "R7 style ordering, Gallup band",
+        },
+    ),
+    "cutting corners": (
+        "corner_cutting",
+        {
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
     "stretch goals (Homer)": ("stretch_goal_pressure", {"R11 burnout cycle, damped by a cap"}),
 }
 
@@ -42,7 +122,10 @@ def test_every_loop_knockout_is_caught_by_a_reference_mode(model):
     results = run_all(model, variants)
     baseline_failures = [name for name, ok in results.items() if not ok[0]]
     assert baseline_failures == []
-    caught = {loop: {name for name, ok in results.items() if not ok[j + 1]} for j, loop in enumerate(loops)}
+    caught = {
+        loop: {name for name, ok in results.items() if not ok[j + 1]}
+        for j, loop in enumerate(loops)
+    }
     assert all(caught[loop] for loop in loops), caught
     assert caught == {loop: KNOCKOUTS[loop][1] for loop in loops}
 
@@ -76,7 +159,14 @@ def bass_like(model, p_hours: float, q: float, dt: float):
         "team_learning": 1.0,
         **{f"practised_share[{e}]": 1.0 for e in model.dimensions["intervention"]},
     }
-    ds = simdyn.simulate(model, params=params, stop=120, dt=dt, save_per=0.25, save=["average_skill", "learning_per_person", "skill_headroom"])
+    ds = simdyn.simulate(
+        model,
+        params=params,
+        stop=120,
+        dt=dt,
+        save_per=0.25,
+        save=["average_skill", "learning_per_person", "skill_headroom"],
+    )
     d = ds.isel(scenario=0)
     p = float(d.learning_per_person.isel(time=0).sum() / d.skill_headroom.isel(time=0))
     return d, p
@@ -88,7 +178,9 @@ def test_r8_s_shaped_skill_growth_iff_peer_learning_exceeds_external_learning(mo
         d, p = bass_like(model, hours, q, dt)
         s = d.average_skill.values
         second = np.diff(s, 2)
-        growing = (np.abs(second) > 1e-9) & (s[1:-1] < s[0] + 0.95 * (s[-1] - s[0]))  # the growth phase
+        growing = (np.abs(second) > 1e-9) & (
+            s[1:-1] < s[0] + 0.95 * (s[-1] - s[0])
+        )  # the growth phase
         signs = np.sign(second[growing])
         changes = int((np.diff(signs) != 0).sum())
         if q > p:
@@ -104,7 +196,15 @@ def test_r8_s_shaped_skill_growth_iff_peer_learning_exceeds_external_learning(mo
 @pytest.mark.parametrize("dt", DTS)
 def test_r11_burnout_limit_cycle_damped_by_a_work_hour_cap(model, dt):
     params = {**{k: [v, v, v] for k, v in BURNOUT.items()}, "max_overtime": [0.5, 0.2, 0.1]}
-    ds = simdyn.simulate(model, presets={"style": "directive"}, params=params, stop=360, dt=dt, save_per=0.5, save=["fatigue", "total_hours", "capacity"])
+    ds = simdyn.simulate(
+        model,
+        presets={"style": "directive"},
+        params=params,
+        stop=360,
+        dt=dt,
+        save_per=0.5,
+        save=["fatigue", "total_hours", "capacity"],
+    )
     late = ds.sel(time=slice(180, 360))
     f = late.fatigue.isel(scenario=0)
     amp = [float(np.ptp(f.sel(time=slice(a, a + 90)).values)) for a in (180, 270)]

@@ -24,7 +24,9 @@ def test_m1_a_demand_cut_lowers_work_done_overtime_and_fatigue(model, dt):
     cut = "1 + 0.2 * STEP(1, 6) - 0.4 * STEP(1, 18)"
     save = ["output", "overtime_fraction", "fatigue", "idle_capacity", "annual_quit_rate"]
     kw = {"presets": {"style": "transactional"}, "stop": 36, "dt": dt, "save": save}
-    hi = simdyn.simulate(model.replace(equations={"demand_multiplier": surge}), **kw).isel(scenario=0)
+    hi = simdyn.simulate(model.replace(equations={"demand_multiplier": surge}), **kw).isel(
+        scenario=0
+    )
     lo = simdyn.simulate(model.replace(equations={"demand_multiplier": cut}), **kw).isel(scenario=0)
     assert at(lo.output, 24) < 0.9 * at(hi.output, 24)
     assert at(hi.overtime_fraction, 17) > 0.02  # the surge brought overtime
@@ -47,7 +49,14 @@ def test_m2_a_surge_raises_backlog_then_overtime_fatigue_quality_erosion_and_qui
         stop=60,
         dt=dt,
         save_per=0.25,
-        save=["backlog", "delivery_delay", "overtime_fraction", "fatigue", "service_quality", "annual_quit_rate"],
+        save=[
+            "backlog",
+            "delivery_delay",
+            "overtime_fraction",
+            "fatigue",
+            "service_quality",
+            "annual_quit_rate",
+        ],
     )
     d = ds.isel(scenario=STYLES.index("directive"))
     t_backlog = first(d.backlog, lambda x: x > 1.05 * x[0])
@@ -77,7 +86,9 @@ def test_m3_the_learning_organisation_holds_its_share_as_the_craft_moves(model, 
         save=["market_share", "competitor_quality"],
     )
     kept = (ds.market_share.isel(time=-1) / ds.market_share.isel(time=0)).values
-    assert float(ds.competitor_quality.isel(time=-1, scenario=0)) < float(ds.competitor_quality.isel(time=0, scenario=0))
+    assert float(ds.competitor_quality.isel(time=-1, scenario=0)) < float(
+        ds.competitor_quality.isel(time=0, scenario=0)
+    )
     assert kept[STYLES.index("facilitative")] >= 0.97  # holds its share within 3 % over 5 years
     assert kept[STYLES.index("directive")] < 0.95  # loses more than 5 %
     assert int(np.argmax(kept)) == STYLES.index("facilitative")
@@ -86,7 +97,11 @@ def test_m3_the_learning_organisation_holds_its_share_as_the_craft_moves(model, 
 
 def test_m3_a_competitor_improving_at_its_own_pace_takes_share_from_every_style(model):
     ds = simdyn.simulate(
-        model, presets={"style": STYLES}, params={"competitor_improvement_rate": 0.03}, stop=60, save=["market_share"]
+        model,
+        presets={"style": STYLES},
+        params={"competitor_improvement_rate": 0.03},
+        stop=60,
+        save=["market_share"],
     )
     kept = (ds.market_share.isel(time=-1) / ds.market_share.isel(time=0)).values
     assert (kept < 0.97).all()
@@ -108,7 +123,11 @@ def test_m4_every_style_starts_in_its_own_steady_state_facing_the_same_market(mo
         assert (drift < 0.005).all(), name
     # different styles hold different shares of the one market
     shares = t0.market_share.values
-    assert shares[STYLES.index("facilitative")] > shares[STYLES.index("transactional")] > shares[STYLES.index("directive")]
+    assert (
+        shares[STYLES.index("facilitative")]
+        > shares[STYLES.index("transactional")]
+        > shares[STYLES.index("directive")]
+    )
 
 
 def test_goals_plan_and_inform_but_do_not_become_demand(model):
@@ -118,7 +137,14 @@ def test_goals_plan_and_inform_but_do_not_become_demand(model):
         presets={"style": "directive"},
         params={"goal_growth_per_year": [0.0, 0.1, 0.1], "stretch_goal_pressure": [0.0, 0.0, 1.0]},
         stop=60,
-        save=["output", "orders", "performance_goal", "engagement", "plan_attainment", "overtime_fraction"],
+        save=[
+            "output",
+            "orders",
+            "performance_goal",
+            "engagement",
+            "plan_attainment",
+            "overtime_fraction",
+        ],
     )
     none, goals, stretch = (ds.isel(scenario=i) for i in range(3))
     np.testing.assert_allclose(goals.orders, none.orders, rtol=1e-12)

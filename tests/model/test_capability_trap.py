@@ -26,13 +26,22 @@ def golden_run():
     return names, ds
 
 
-def test_golden_values_within_one_percent(golden_run):
+def test_golden_values_at_their_printed_precision(golden_run):
+    """Capability is printed to 0.1, performance to 1: each must round to the printed figure."""
     names, ds = golden_run
     for i, name in enumerate(names):
         for week, (cap, perf) in zip((20, 40, 100), GOLDEN[name][1], strict=True):
             got = ds.isel(scenario=i).sel(time=week)
-            assert float(got.capability) == pytest.approx(cap, rel=0.01), (name, week)
-            assert float(got.performance) == pytest.approx(perf, rel=0.01), (name, week)
+            assert abs(float(got.capability) - cap) <= 0.05 + 1e-9, (
+                name,
+                week,
+                float(got.capability),
+            )
+            assert abs(float(got.performance) - perf) <= 0.5 + 1e-9, (
+                name,
+                week,
+                float(got.performance),
+            )
 
 
 def test_default_constants_are_the_equilibrium():

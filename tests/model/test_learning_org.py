@@ -1,26 +1,20 @@
 """Reference behaviour modes (model-science §5) and calibration of the learning_org model.
 
 Each dynamic mode is checked at the model's dt and at dt/2, so a conclusion is not an
-integration artefact. Assertions are on shape and ordering; magnitudes are loose bounds.
+integration artefact. The thresholds are the bands of model-science §5; where the model
+departs from a band, docs/model.md says why and the test asserts the documented figure.
 """
 
 import numpy as np
 import pytest
+from lo_common import DTS, SHOCK, STYLES, at, captive_market
 
 import simdyn
-
-STYLES = ["directive", "transactional", "facilitative", "laissez_faire"]
-DTS = [0.125, 0.0625]
-SHOCK = "1 + 0.2 * (STEP(1, 6) - STEP(1, 30))"  # +20 % demand for months 6-30
 
 
 @pytest.fixture(scope="module")
 def model():
     return simdyn.load_model("learning_org")
-
-
-def at(da, month):
-    return float(da.sel(time=month))
 
 
 # ----------------------------------------------------------------------------------- R1, R7
@@ -36,26 +30,26 @@ def test_r1_every_style_starts_in_equilibrium(model, baseline):
         x = baseline[name].values
         drift = np.abs(x[-1] - x[0]) / np.maximum(np.abs(x[0]), 0.01)  # 0-1 states near 0: absolute
         assert (drift < 0.005).all(), name
-    hires = baseline.hiring.values
-    quits = baseline.quits.values
-    assert np.allclose(hires, quits, rtol=1e-3)
+    np.testing.assert_allclose(baseline.hiring.values, baseline.quits.values, rtol=1e-3)
+    np.testing.assert_allclose(baseline.orders.values, baseline.output.values, rtol=1e-3)
 
 
 def test_r7_style_ordering_and_gallup_band(baseline):
-    q = dict(zip(STYLES, baseline.annual_quit_rate.isel(time=-1).values, strict=True))
-    g = dict(zip(STYLES, baseline.engagement.isel(time=-1).values, strict=True))
-    s = dict(zip(STYLES, baseline.average_skill.isel(time=-1).values, strict=True))
-    a = dict(zip(STYLES, baseline.autonomy.isel(time=-1).values, strict=True))
-    y = dict(zip(STYLES, baseline.output.isel(time=-1).values, strict=True))
+    def end(var):
+        return dict(zip(STYLES, baseline[var].isel(time=-1).values, strict=True))
+
+    q, g, s, a, y = (
+        end(v) for v in ("annual_quit_rate", "engagement", "average_skill", "autonomy", "output")
+    )
     assert q["facilitative"] < q["laissez_faire"] < q["directive"]
-    assert 0.20 <= 1 - q["facilitative"] / q["directive"] <= 0.50  # Gallup 21-51 % band
+    assert 0.21 <= 1 - q["facilitative"] / q["directive"] <= 0.51  # Gallup 21-51 % band
     assert max(g, key=g.get) == "facilitative"
     assert max(s, key=s.get) == "facilitative"
     assert max(y, key=y.get) == "facilitative"
     # laissez-faire: most autonomy, yet less engaged than facilitative and worse transfer
     assert max(a, key=a.get) == "laissez_faire"
     assert g["laissez_faire"] < g["facilitative"] - 0.1
-    opp = dict(zip(STYLES, baseline.practice_opportunity.isel(time=-1).values, strict=True))
+    opp = end("practice_opportunity")
     assert opp["laissez_faire"] < opp["transactional"] < opp["facilitative"]
 
 
@@ -77,35 +71,69 @@ def test_default_constants_are_the_transactional_steady_state(model, baseline):
 
 
 # ----------------------------------------------------------------------------------- R2
+def r2_runs(model, dt, params=None, stop=60):
+    more = model.replace(equations={"development_hours": "3 + 7 * STEP(1, 6)"})
+    ctl = model.replace(equations={"development_hours": "3"})
+    kw = {"presets": {"style": "facilitative"}, "stop": stop, "dt": dt, "save_per": 0.5}
+    save = ["capacity", "output", "cumulative_output"]
+    p = params or {}
+    return simdyn.simulate(more, params=p, save=save, **kw), simdyn.simulate(
+        ctl, params=p, save=save, **kw
+    )
+
+
+def r2_figures(trt, ctl):
+    ratio = (trt.capacity / ctl.capacity).isel(scenario=0)
+    t = ratio.time.values
+    return {
+        "before": at(ratio, 5.5),
+        "dip": at(ratio, 6.5),
+        "recovery_months": t[(t > 6) & (ratio.values > 1)][0] - 6,
+        "at_36": at(ratio, 36),
+    }
+
+
 @pytest.mark.parametrize("dt", DTS)
 def test_r2_more_development_is_worse_before_better(model, dt):
-    more = model.replace(equations={"development_hours": "3 + 7 * STEP(1, 6)"})
-    kw = {"presets": {"style": "facilitative"}, "stop": 120, "dt": dt, "save_per": 0.5}
-    trt = simdyn.simulate(more, save=["output", "cumulative_output"], **kw)
-    ctl = simdyn.simulate(
-        model, params={"development_hours": 3.0}, save=["output", "cumulative_output"], **kw
-    )
-    ratio = (trt.output / ctl.output).isel(scenario=0)
-    assert at(ratio, 5.5) == pytest.approx(1.0, abs=1e-9)
-    assert at(ratio, 6.5) < 0.97  # hours taken from client work at once
-    assert at(ratio, 60) > 1.01  # ends above the control
-    t = ratio.time.values
-    flow_cross = t[(t > 6) & (ratio.values > 1)][0]
+    trt, ctl = r2_runs(model, dt)
+    f = r2_figures(trt, ctl)
+    assert f["before"] == pytest.approx(1.0, abs=1e-9)
+    assert f["dip"] < 0.97  # hours taken from client work at once (prototype -5 %)
+    assert 6 <= f["recovery_months"] <= 12  # model-science §5: recovers within ~6-12 months
+    assert f["at_36"] > 1.03  # ends above baseline (prototype +6 % at 36)
+
+
+@pytest.mark.parametrize("dt", DTS)
+def test_r2_work_done_dips_only_with_full_order_books(model, dt):
+    """With idle capacity the training hours cost no client work; with full order books they do."""
+    full = captive_market(model, ["facilitative"], utilisation=1.0)
+    trt, ctl = r2_runs(model, dt, params=full, stop=36)
+    done = (trt.output / ctl.output).isel(scenario=0)
+    assert at(done, 6.5) < 0.97
+    t = done.time.values
     gain = (trt.cumulative_output - ctl.cumulative_output).isel(scenario=0).values
-    cum_cross = t[(t > 6) & (gain > 0)][0]
-    assert flow_cross < 48
-    assert cum_cross > flow_cross
+    assert (
+        t[(t > 6) & (gain > 0)][0] > t[(t > 6) & (done.values > 1)][0]
+    )  # cumulative crosses later
+    slack_trt, slack_ctl = r2_runs(model, dt, stop=12)
+    slack = (slack_trt.output / slack_ctl.output).isel(scenario=0)
+    assert at(slack, 6.5) == pytest.approx(1.0, abs=1e-6)  # 6 % idle capacity absorbs it
 
 
 # ----------------------------------------------------------------------------------- R3
 @pytest.mark.parametrize("dt", DTS)
 def test_r3_cutting_development_is_better_before_worse(model, dt):
     cut = model.replace(equations={"development_hours": "8.33 * (1 - STEP(1, 6))"})
-    ds = simdyn.simulate(cut, presets={"style": "facilitative"}, dt=dt, save=["output"])
-    y = ds.output.isel(scenario=0)
+    ds = simdyn.simulate(
+        cut, presets={"style": "facilitative"}, dt=dt, save=["capacity"], save_per=0.5
+    )
+    y = ds.capacity.isel(scenario=0)
     y = y / y.isel(time=0)
-    assert at(y, 6.5) > 1.02  # more client hours at once
-    assert at(y, 36) < 0.995  # below baseline later
+    t = y.time.values
+    assert at(y, 6.5) > 1.02  # more client hours at once (prototype +2 %)
+    assert t[(t > 6) & (y.values < 1)][0] - 6 <= 12  # below baseline within ~12 months
+    assert at(y, 18) <= 0.97  # -3 % at 18
+    assert at(y, 36) <= 0.91  # -9 % at 36
     assert at(y, 60) < at(y, 36) < at(y, 18)
 
 
@@ -118,35 +146,52 @@ def test_r4_interior_optimum_of_development_time(model):
         params={"development_hours": hours},
         stop=240,
         dt=0.25,
-        save=["output"],
+        save=["capacity"],
     )
-    y = ds.output.isel(time=-1).values
+    y = ds.capacity.isel(time=-1).values
     best = int(np.argmax(y))
     assert 0 < best < len(hours) - 1
-    assert 5 <= hours[best] <= 20
+    assert 10 <= hours[best] <= 20
     baseline = y[hours.index(8.33)]
     assert y[0] < baseline
     assert y[-1] < baseline
 
 
 # ----------------------------------------------------------------------------------- R5, R6
+SAVE = [
+    "output",
+    "annual_quit_rate",
+    "engagement",
+    "fatigue",
+    "average_skill",
+    "novice_share",
+    "capacity",
+]
+
+
 @pytest.fixture(scope="module", params=DTS)
 def shock(model, request):
     return simdyn.simulate(
         model.replace(equations={"demand_multiplier": SHOCK}),
         presets={"style": STYLES},
-        stop=72,
+        stop=120,
         dt=request.param,
         save_per=0.5,
-        save=[
-            "output",
-            "annual_quit_rate",
-            "engagement",
-            "fatigue",
-            "average_skill",
-            "novice_share",
-            "autonomy",
-        ],
+        save=SAVE,
+    )
+
+
+@pytest.fixture(scope="module", params=DTS)
+def captive_shock(model, request):
+    styles = ["directive", "facilitative"]
+    return simdyn.simulate(
+        model.replace(equations={"demand_multiplier": SHOCK}),
+        presets={"style": styles},
+        params=captive_market(model, styles, utilisation=0.95),
+        stop=120,
+        dt=request.param,
+        save_per=0.5,
+        save=SAVE,
     )
 
 
@@ -157,7 +202,7 @@ def test_r5_turnover_spiral_under_directive_management(shock):
     assert at(d.fatigue, 24) > at(f.fatigue, 24) + 0.05
     assert at(d.novice_share, 30) > at(d.novice_share, 0)
     assert at(d.average_skill, 48) < at(d.average_skill, 0)
-    assert float(d.annual_quit_rate.max()) > 1.5 * at(d.annual_quit_rate, 0)
+    assert float(d.annual_quit_rate.max()) >= 2 * at(d.annual_quit_rate, 0)  # rises >= 2x
     assert at(d.annual_quit_rate, 24) >= 1.5 * at(f.annual_quit_rate, 24)
     # facilitative: a bounded rise and a full recovery
     assert float(f.annual_quit_rate.max()) < 1.3 * at(f.annual_quit_rate, 0)
@@ -166,20 +211,32 @@ def test_r5_turnover_spiral_under_directive_management(shock):
 
 def test_r5_spiral_is_bounded(shock):
     d = shock.isel(scenario=STYLES.index("directive"))
-    y = d.output / d.output.isel(time=0)
-    assert float(y.min()) > 0.6
+    assert float((d.capacity / d.capacity.isel(time=0)).min()) > 0.4
     assert float(d.annual_quit_rate.max()) < 0.4
-    assert float(d.engagement.min()) > 0.05
 
 
-def test_r6_hysteresis_directive_stays_down_facilitative_recovers(shock):
+def test_r6_competitive_market_directive_stays_down_facilitative_recovers(shock):
     y = shock.output / shock.output.isel(time=0)
     d = y.isel(scenario=STYLES.index("directive"))
     f = y.isel(scenario=STYLES.index("facilitative"))
-    assert at(d, 60) < 0.90  # demand is back to normal since month 30
-    assert at(f, 60) == pytest.approx(1.0, abs=0.02)
-    later = [at(y.isel(scenario=i), 60) for i in range(len(STYLES))]
+    assert at(d, 60) < 0.90  # demand back to normal since month 30
+    assert at(d, 72) < 0.90
+    assert at(f, 72) == pytest.approx(1.0, abs=0.02)
+    later = [at(y.isel(scenario=i), 72) for i in range(len(STYLES))]
     assert later[STYLES.index("facilitative")] == max(later)
+
+
+def test_r6_captive_clients_directive_is_locked_in(captive_shock):
+    y = captive_shock.capacity / captive_shock.capacity.isel(time=0)
+    done = captive_shock.output / captive_shock.output.isel(time=0)
+    d, f = y.isel(scenario=0), y.isel(scenario=1)
+    # the capability trap at baseline demand: no recovery 90 months after the shock ended
+    assert at(d, 60) < 0.90
+    assert at(d, 120) < 0.90
+    assert at(d, 120) < at(d, 90) + 0.01  # not recovering
+    assert at(done.isel(scenario=0), 120) < 0.90
+    assert at(f, 120) == pytest.approx(1.0, abs=0.02)
+    assert at(done.isel(scenario=1), 120) == pytest.approx(1.0, abs=0.02)
 
 
 # ----------------------------------------------------------------------------------- R9
@@ -243,9 +300,9 @@ def test_r10_mentoring_dip(model, dt):
         params={"base_quit_rate": 0.0, "mentoring_hours_per_novice": [12.0, 80.0]},
         stop=36,
         dt=dt,
-        save=["output"],
+        save=["capacity"],
     )
-    y = ds.output / ds.output.isel(time=0)
+    y = ds.capacity / ds.capacity.isel(time=0)
     light, heavy = y.isel(scenario=0), y.isel(scenario=1)
     assert float(heavy.sel(time=slice(1, 4)).min()) < 0.97  # mentoring load exceeds novice output
     assert float(heavy.sel(time=slice(1, 4)).min()) < float(light.sel(time=slice(1, 4)).min())
@@ -262,16 +319,27 @@ def test_r16_conservation_and_bounds(model, dt):
         dt=dt,
         save_per=dt,
     )
-    inflow = ds.hiring
-    outflow = ds.quits
-    net = (inflow - outflow).isel(time=slice(0, -1)).sum("time").values * dt
+    net = (ds.hiring - ds.quits).isel(time=slice(0, -1)).sum("time").values * dt
     change = (ds.headcount.isel(time=-1) - ds.headcount.isel(time=0)).values
     np.testing.assert_allclose(change, net, rtol=1e-9, atol=1e-9)
+    orders = (ds.orders - ds.output).isel(time=slice(0, -1)).sum("time").values * dt
+    np.testing.assert_allclose(
+        (ds.backlog.isel(time=-1) - ds.backlog.isel(time=0)).values, orders, rtol=1e-9, atol=1e-6
+    )
     for name in model.stocks:
         assert float(ds[name].min()) >= 0, name
-    for name in ("autonomy", "engagement", "fatigue", "average_skill", "attractiveness"):
+    for name in (
+        "autonomy",
+        "engagement",
+        "fatigue",
+        "average_skill",
+        "attractiveness",
+        "market_share",
+        "utilisation",
+    ):
         assert float(ds[name].min()) >= 0, name
-        assert float(ds[name].max()) <= 1, name
+        assert float(ds[name].max()) <= 1 + 1e-12, name
+    assert float((ds.capacity - ds.output).min()) >= -1e-9  # work done never exceeds capacity
     np.testing.assert_allclose(ds.average_skill, ds.skill_stock / ds.headcount, rtol=1e-12)
     assert (ds.status.values == 0).all()
 

@@ -17,6 +17,7 @@ from simdyn.model.loader import (
     spec_from_dict,
     spec_from_file,
 )
+from simdyn.model.xmile_xml import XMILE_SUFFIXES
 from simdyn.model.spec import (
     Auxiliary,
     Constant,
@@ -220,6 +221,22 @@ class Model:
             )
         )
 
+    # -- export -----------------------------------------------------------------------------
+    def to_xmile(self, path: str | Path, presets: Mapping[str, str] | None = None) -> Path:
+        """Write the model as an XMILE 1.0 file (Stella, PySD); see ``docs/xmile.md``.
+
+        Parameters
+        ----------
+        path
+            The file to write (replaced atomically).
+        presets
+            One preset per group (``{"style": "facilitative"}``) whose values the constants
+            take; by default constants keep their default values.
+        """
+        from simdyn.model.xmile_write import write_xmile
+
+        return write_xmile(self.spec, path, presets)
+
     # -- compilation ------------------------------------------------------------------------
     def check(self) -> None:
         """Compile the model to check its equations, dimensions and dependency order.
@@ -255,7 +272,8 @@ def list_models() -> list[str]:
 
 
 def load_model(name_or_path: str | Path) -> Model:
-    """Load a built-in model by name, or a model file by path.
+    """Load a built-in model by name, or a model file by path (TOML, or XMILE: ``.xmile``,
+    ``.stmx``, ``.xml``, ``.itmx``).
 
     Examples
     --------
@@ -275,6 +293,10 @@ def load_model(name_or_path: str | Path) -> Model:
             hint=did_you_mean(text, list_models())
             or f"built-in models: {', '.join(list_models())}",
         )
+    if path.suffix.lower() in XMILE_SUFFIXES:
+        from simdyn.model.xmile import spec_from_xmile
+
+        return Model(spec_from_xmile(path))
     return Model(spec_from_file(path))
 
 

@@ -114,9 +114,10 @@ def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFram
     """One scenario of ``ds`` as a table: ``Time``, then one column per variable (element)."""
     times = np.asarray(ds["time"].values, dtype=float)
     cols: dict[str, Any] = {"Time": times}
+    labels = model.spec.labels
     for name in model.variables:
-        if name not in ds.data_vars:
-            continue
+        if name not in ds.data_vars or (labels and name not in labels):
+            continue  # an XMILE model reports the variables of its file
         da = ds[name].isel(scenario=scenario)
         extra = [str(d) for d in da.dims if d != "time"]
         cols.update(_columns(model, name, np.asarray(da.transpose("time", *extra).values), extra))

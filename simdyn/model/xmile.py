@@ -287,15 +287,34 @@ class _Builder:
                 if src is None or src.var.kind != "flow":
                     raise self.xf.fail(self.where(inst, key[:-1]), f"{f!r} is not a flow", needle=v.name)  # fmt: skip
                 flows[key].append(src.ident)
-        self.data["stocks"][inst.ident] = {
-            "initial": initial,
-            "non_negative": v.non_negative,
-            **flows,
-            **meta,
-        }
+        if v.non_negative:
+            flows = self.net_flow(inst, flows, meta)
+        self.data["stocks"][inst.ident] = {"initial": initial, **flows, **meta}
+
+    def net_flow(self, inst: _Inst, flows: dict[str, list[str]], meta: dict[str, Any]) -> dict[str, list[str]]:  # fmt: skip
+        """A non-negative stock as XMILE tools compute it: the stock never goes below zero in a
+        step, ``d/dt stock = MAX(inflows - outflows, -stock / DT)``; the flows keep their values."""
+        net = " - ".join(
+            [" + ".join(flows["inflows"]) or "0", *flows["outflows"]]
+        )
+        ident = self.ident(inst.ident + "_net_flow")
+        equation = f"MAX({net}, -{inst.ident} / DT)"
+        self.data["flows"][ident] = {"equation": equation, **{k: v for k, v in meta.items() if k == "dims"}}  # fmt: skip
+        return {"inflows": [ident], "outflows": []}
 
     # -- the spec -------------------------------------------------------------------------------
+    def detach_flows(self) -> None:
+        """Flows that only feed non-negative stocks (through their net flows) become auxiliaries."""
+        attached = {f for st in self.data["stocks"].values() for k in ("inflows", "outflows") for f in st[k]}  # fmt: skip
+        for ident in [f for f in self.data["flows"] if f not in attached]:
+            flow = self.data["flows"].pop(ident)
+            eq = flow.pop("equation")
+            if flow.pop("non_negative", False):
+                eq = {k: f"MAX({e}, 0)" for k, e in eq.items()} if isinstance(eq, dict) else f"MAX({eq}, 0)"  # fmt: skip
+            self.data["auxiliaries"][ident] = {"equation": eq, **flow}
+
     def spec(self) -> ModelSpec:
+        self.detach_flows()
         xf = self.xf
         name = xf.name or Path(xf.path).stem
         time: dict[str, Any] = {"start": xf.start, "stop": xf.stop, "dt": xf.dt, "method": xf.method}

@@ -300,9 +300,8 @@ def _read_dim(xf: XFile, d: Any) -> None:
 def _read_model(xf: XFile, m: Any) -> XModel:
     model = XModel(_attr(m, "name") or "")
     variables = _child(m, "variables")
-    if variables is None:
-        return model
-    for el in _variable_elements(variables):
+    legacy = variables is None  # XMILE drafts put variables directly in <model>
+    for el in _variable_elements(m if variables is None else variables):
         tag = _local(el.tag)
         where = f"<{tag} name={_attr(el, 'name')!r}>"
         if tag in ("stock", "flow", "aux"):
@@ -315,7 +314,7 @@ def _read_model(xf: XFile, m: Any) -> XModel:
             )
             name = _attr(el, "name") or ""
             model.modules.append(XModule(name, _attr(el, "model") or name, connects))
-        elif tag == "group" or tag.startswith("vendor:"):
+        elif tag == "group" or tag.startswith("vendor:") or legacy:
             continue
         else:
             raise xf.fail(where, f"<{tag}> is not supported", needle=_attr(el, "name") or "")

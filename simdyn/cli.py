@@ -285,11 +285,12 @@ def simulate(
 @click.argument("model_file", metavar="MODEL", type=click.Path(path_type=Path))
 @click.option("--xmile", "xmile_out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="XMILE file to write.")  # fmt: skip
 @click.option("--preset", "presets", multiple=True, metavar="GROUP=NAME", help="Constants take this preset's values, e.g. --preset style=facilitative. Repeatable.")  # fmt: skip
-def export(model_file: Path, xmile_out: Path, presets: tuple[str, ...]) -> None:
+@click.option("--dialect", type=click.Choice(["xmile", "pysd"]), default="xmile", show_default=True, help="pysd: array reductions as SUM(x[dim!]), the form PySD reads.")  # fmt: skip
+def export(model_file: Path, xmile_out: Path, presets: tuple[str, ...], dialect: str) -> None:
     """Write MODEL (a built-in name or a model file) as an XMILE 1.0 file."""
     with _user_errors():
         chosen = dict(p.partition("=")[::2] for p in presets)
-        simdyn.load_model(str(model_file)).to_xmile(xmile_out, presets=chosen)
+        simdyn.load_model(str(model_file)).to_xmile(xmile_out, presets=chosen, dialect=dialect)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -222,7 +222,12 @@ class Model:
         )
 
     # -- export -----------------------------------------------------------------------------
-    def to_xmile(self, path: str | Path, presets: Mapping[str, str] | None = None) -> Path:
+    def to_xmile(
+        self,
+        path: str | Path,
+        presets: Mapping[str, str] | None = None,
+        dialect: str = "xmile",
+    ) -> Path:
         """Write the model as an XMILE 1.0 file (Stella, PySD); see ``docs/xmile.md``.
 
         Parameters
@@ -232,10 +237,13 @@ class Model:
         presets
             One preset per group (``{"style": "facilitative"}``) whose values the constants
             take; by default constants keep their default values.
+        dialect
+            ``"xmile"`` (Stella: reductions as ``SUM(x[*])``) or ``"pysd"`` (``SUM(x[dim!])``,
+            the form PySD 3.14 reads).
         """
         from simdyn.model.xmile_write import write_xmile
 
-        return write_xmile(self.spec, path, presets)
+        return write_xmile(self.spec, path, presets, dialect)
 
     # -- compilation ------------------------------------------------------------------------
     def check(self) -> None:

@@ -187,7 +187,11 @@ class _Parser:
             self._take()
             return "*"
         if self.tok.kind in ("name", "num"):
-            return self._take().text
+            text = self._take().text
+            if self._is("op", "!"):  # Vensim's "all elements of" (xmutil, PySD)
+                self._take()
+                return text + "!"
+            return text
         raise self._fail("expected an element name, a dimension name, a position or '*'")
 
     def atom(self) -> Node:

@@ -169,7 +169,7 @@ class _Lower:
             # a dimension of numbered elements is addressed by name = position
             by_name = self.s.element_names.get(dim, {}).get(canonical(raw))
             return by_name or elements[k - 1]
-        c = canonical(raw)
+        c = canonical(raw.removesuffix("!"))
         if self.s.dim_names.get(c) == dim:
             return "*"
         found = self.s.element_names.get(dim, {}).get(c)

@@ -31,7 +31,10 @@ _REDUCTIONS = frozenset({"SUM", "MEAN", "MIN", "MAX"})
 
 
 class _Writer:
-    def __init__(self, spec: ModelSpec, values: Mapping[str, Any]) -> None:
+    def __init__(self, spec: ModelSpec, values: Mapping[str, Any], dialect: str) -> None:
+        if dialect not in ("xmile", "pysd"):
+            raise ModelError(f"unknown XMILE dialect {dialect!r}", hint="'xmile' or 'pysd'")
+        self.dialect = dialect
         self.spec = spec
         self.values = values
         self.dims: dict[str, tuple[str, ...]] = {}
@@ -61,8 +64,11 @@ class _Writer:
     def xmile_tree(self, node: Node, in_reduction: bool = False) -> Node:
         go = self.xmile_tree
         if isinstance(node, Name):
-            if in_reduction and self.dims.get(node.name):
-                return Subscript(node.name, ("*",) * len(self.dims[node.name]), node.col)
+            dims = self.dims.get(node.name)
+            if in_reduction and dims:
+                if self.dialect == "pysd":
+                    return Subscript(node.name, tuple(f"{self.ref(d)}!" for d in dims), node.col)
+                return Subscript(node.name, ("*",) * len(dims), node.col)
             return node
         if isinstance(node, Call):
             upper = node.func.upper()
@@ -212,19 +218,28 @@ def _preset_values(spec: ModelSpec, presets: Mapping[str, str] | None) -> dict[s
     return values
 
 
-def xmile_text(spec: ModelSpec, presets: Mapping[str, str] | None = None) -> str:
-    """The XMILE document for ``spec`` (constants from ``presets``, one name per group)."""
-    root = _Writer(spec, _preset_values(spec, presets)).document()
+def xmile_text(
+    spec: ModelSpec, presets: Mapping[str, str] | None = None, dialect: str = "xmile"
+) -> str:
+    """The XMILE document for ``spec`` (constants from ``presets``, one name per group).
+
+    ``dialect="pysd"`` writes array reductions as ``SUM(x[dim!])``, the only form PySD 3.14
+    reads, instead of XMILE's ``SUM(x[*])``.
+    """
+    root = _Writer(spec, _preset_values(spec, presets), dialect).document()
     indent(root)
     body = tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'
 
 
 def write_xmile(
-    spec: ModelSpec, path: str | Path, presets: Mapping[str, str] | None = None
+    spec: ModelSpec,
+    path: str | Path,
+    presets: Mapping[str, str] | None = None,
+    dialect: str = "xmile",
 ) -> Path:
-    """Write ``spec`` as XMILE to ``path`` atomically."""
-    text = xmile_text(spec, presets)
+    """Write ``spec`` as XMILE to ``path`` atomically (see :func:`xmile_text`)."""
+    text = xmile_text(spec, presets, dialect)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:

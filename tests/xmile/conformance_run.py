@@ -27,40 +27,53 @@ def manifest() -> dict[str, Any]:
     return json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
 
 
-def run_case(case: dict[str, Any], rule: str = "xmile", method: str | None = None) -> tuple[str, str]:
-    """``(status, detail)`` of one case: ``pass``, ``fail`` or ``error``."""
+def run_case(case: dict[str, Any], rules: tuple[str, ...] = ("pysd", "xmile")) -> dict[str, Any]:
+    """Simulate one case once and compare it under each rule.
+
+    Returns ``{"method": <method run>, rule: (status, detail), ...}`` with status ``pass``,
+    ``fail`` or ``error``.
+    """
     folder = HERE / "cases" / case["folder"]
-    try:
-        expected = cmp.load_expected(folder / case["expected"], rule)
-    except cmp.ExpectedError as e:
-        return "error", f"expected output unreadable: {e}"
+    out: dict[str, Any] = {"method": None}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model, ds = simulate_model_file(folder / case["model"], method=method)
+            model, ds = simulate_model_file(folder / case["model"])
     except SimdynError as e:
-        return "error", str(e)
+        return out | {rule: ("error", str(e)) for rule in rules}
+    out["method"] = ds.attrs["method"]
     with tempfile.TemporaryDirectory() as td:
-        out = Path(td) / "out.csv"
-        write_frame_csv(result_frame(model, ds), out)
-        actual = cmp.load_actual(out)
-    ok, detail = cmp.compare(expected, actual, rule=rule)
-    return ("pass" if ok else "fail"), detail
+        csv = Path(td) / "out.csv"
+        write_frame_csv(result_frame(model, ds), csv)
+        actual = cmp.load_actual(csv)
+    for rule in rules:
+        try:
+            expected = cmp.load_expected(folder / case["expected"], rule)
+        except cmp.ExpectedError as e:
+            out[rule] = ("error", f"expected output unreadable: {e}")
+            continue
+        ok, detail = cmp.compare(expected, actual, rule=rule)
+        out[rule] = ("pass" if ok else "fail", detail)
+    return out
 
 
-def main(argv: list[str]) -> int:
-    rule = argv[0] if argv else "xmile"
+def main() -> int:
+    """Print each case's result under both rules and the pass counts (with PySD's)."""
     cases = manifest()["cases"]
-    passed = 0
+    passed = {"pysd": 0, "xmile": 0}
     for c in cases:
-        status, detail = run_case(c, rule)
-        passed += status == "pass"
-        pysd = c["pysd"]["result"]
-        print(f"{c['id'][:70]:70s} {status:5s} pysd={pysd:5s} {detail[:150]}")
-    pysd_pass = sum(c["pysd"]["result"] == "pass" for c in cases)
-    print(f"rule={rule}: simdyn {passed} passed of {len(cases)}; PySD {pysd_pass}")
+        res = run_case(c)
+        for rule in passed:
+            passed[rule] += res[rule][0] == "pass"
+        detail = next((res[r][1] for r in ("xmile", "pysd") if res[r][1]), "")
+        print(
+            f"{c['id'][:66]:66s} pysd-rule={res['pysd'][0]:5s} xmile-rule={res['xmile'][0]:5s} "
+            f"PySD={c['pysd']['result']:5s} {detail[:120]}"
+        )
+    pysd = sum(c["pysd"]["result"] == "pass" for c in cases)
+    print(f"simdyn: {passed['pysd']} (rule pysd), {passed['xmile']} (rule xmile) of {len(cases)}; PySD 3.14.3: {pysd}")  # fmt: skip
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

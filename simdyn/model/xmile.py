@@ -106,7 +106,7 @@ class _Builder:
             self.vars[path] = _Inst(prefix, model, v, self.ident(label), label)
             self.labels[self.vars[path].ident] = label
         for g in model.gfs:
-            self.tables[(*prefix, canonical(g.name))] = self.table(g, ".".join((*labels, g.name)))
+            self.tables[(*prefix, canonical(g.name))] = self.table(g, ".".join((*labels, g.name)), named=True)  # fmt: skip
         for m in model.modules:
             sub = self.xf.models.get(m.model)
             if sub is None:
@@ -121,8 +121,8 @@ class _Builder:
                     raise self.xf.fail(f"<module name={m.name!r}><connect to={to!r}>", f"module {m.model!r} has no variable {to!r}")  # fmt: skip
                 inst.connected_from = src
 
-    def table(self, g: XGf, label: str) -> Table:
-        ident = self.ident(label + "_gf")
+    def table(self, g: XGf, label: str, named: bool = False) -> Table:
+        ident = self.ident(label if named else label + "_gf")
         xs = list(g.xs)
         for k in range(1, len(xs)):  # a vertical jump: the second point just after the first
             if xs[k] <= xs[k - 1]:
@@ -240,6 +240,11 @@ class _Builder:
             if len(dims) != 1:
                 raise self.xf.fail(self.where(inst, "element"), "per-element equations are supported on one dimension only", needle=v.name)  # fmt: skip
             per: dict[str, str] = {}
+            numbers = {canonical(k): t for k, t in v.elements.items() if _NUMBER.match(t)}
+            if v.kind == "aux" and not v.gf and not v.element_gfs and len(numbers) == len(v.elements):  # fmt: skip
+                names = self.element_names[dims[0]]
+                if set(numbers) == set(names):
+                    return [float(numbers[canonical(self.labels[e])]) for e in self.dims[dims[0]]]
             for sub, text in v.elements.items():
                 el = self.element_names[dims[0]].get(canonical(sub))
                 if el is None:

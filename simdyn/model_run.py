@@ -122,7 +122,9 @@ def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFram
         extra = [str(d) for d in da.dims if d != "time"]
         cols.update(_columns(model, name, np.asarray(da.transpose("time", *extra).values), extra))
     for name, c in model.spec.constants.items():
-        value = ds[name].isel(scenario=scenario).values if name in ds.variables and "scenario" in ds[name].dims else c.value  # fmt: skip
+        value: Any = c.value
+        if name in ds.variables and "scenario" in ds[name].dims:
+            value = ds[name].isel(scenario=scenario).values
         arr = np.broadcast_to(np.asarray(value, dtype=float).reshape(1, -1), (len(times), max(1, np.size(value))))  # fmt: skip
         cols.update(_columns(model, name, arr, c.dims))
     present = {canonical(k) for k in cols}
@@ -137,7 +139,7 @@ def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFram
 def write_frame_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV atomically (a temporary file renamed over ``path``)."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path())
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             frame.to_csv(f, index=False)

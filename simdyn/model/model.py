@@ -17,7 +17,6 @@ from simdyn.model.loader import (
     spec_from_dict,
     spec_from_file,
 )
-from simdyn.model.xmile_xml import XMILE_SUFFIXES
 from simdyn.model.spec import (
     Auxiliary,
     Constant,
@@ -29,6 +28,7 @@ from simdyn.model.spec import (
     Stock,
     TimeSpec,
 )
+from simdyn.model.xmile_xml import XMILE_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd

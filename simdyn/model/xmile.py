@@ -188,7 +188,7 @@ class _Builder:
         return f"{mod}<{inst.var.kind} name={inst.var.name!r}><{part}>"
 
     def equation(self, inst: _Inst, text: str | None, dims: tuple[str, ...], part: str = "eqn") -> tuple[str, Node]:  # fmt: skip
-        if text is None or not text.strip() or text.strip().startswith("{") and text.strip().endswith("}"):  # fmt: skip
+        if text is None or not text.strip() or (text.strip().startswith("{") and text.strip().endswith("}")):  # fmt: skip
             raise self.xf.fail(self.where(inst, part), "no equation", needle=inst.var.name)
         try:
             node = lower(parse_xmile(text), self.scope(inst.prefix, dims))
@@ -299,9 +299,7 @@ class _Builder:
     def net_flow(self, inst: _Inst, flows: dict[str, list[str]], meta: dict[str, Any]) -> dict[str, list[str]]:  # fmt: skip
         """A non-negative stock as XMILE tools compute it: the stock never goes below zero in a
         step, ``d/dt stock = MAX(inflows - outflows, -stock / DT)``; the flows keep their values."""
-        net = " - ".join(
-            [" + ".join(flows["inflows"]) or "0", *flows["outflows"]]
-        )
+        net = " - ".join([" + ".join(flows["inflows"]) or "0", *flows["outflows"]])
         ident = self.ident(inst.ident + "_net_flow")
         equation = f"MAX({net}, -{inst.ident} / DT)"
         self.data["flows"][ident] = {"equation": equation, **{k: v for k, v in meta.items() if k == "dims"}}  # fmt: skip
@@ -322,7 +320,12 @@ class _Builder:
         self.detach_flows()
         xf = self.xf
         name = xf.name or Path(xf.path).stem
-        time: dict[str, Any] = {"start": xf.start, "stop": xf.stop, "dt": xf.dt, "method": xf.method}
+        time: dict[str, Any] = {
+            "start": xf.start,
+            "stop": xf.stop,
+            "dt": xf.dt,
+            "method": xf.method,
+        }
         if xf.save_per is not None and xf.save_per > xf.dt:
             time["save_per"] = xf.save_per
         data = {
@@ -352,4 +355,3 @@ def spec_from_xmile(path: str | Path) -> ModelSpec:
 def labels_of(spec: ModelSpec) -> Mapping[str, str]:
     """Original names of ``spec``'s identifiers (the identifier itself where none is recorded)."""
     return spec.labels
-

@@ -43,7 +43,7 @@ class _Writer:
                 self.dims[name] = tuple(v.dims)
                 if NODE_DIM in v.dims:
                     raise ModelError(
-                        f"{name!r} has the dimension 'node' (one value per person): XMILE has no org graph",  # fmt: skip
+                        f"{name!r} has the dimension 'node' (one value per person): XMILE has no org graph",
                         where=name,
                         hint="export a model without network variables",
                     )
@@ -79,14 +79,19 @@ class _Writer:
                 return If(c, a, b, node.col)
             red = upper in _REDUCTIONS and len(node.args) == 1
             if upper in ("SUM", "MEAN") and len(node.args) == 2:
-                raise ModelError(f"{upper}(x, dimension) has no XMILE form; write {upper}(x[*, ...])")
+                raise ModelError(
+                    f"{upper}(x, dimension) has no XMILE form; write {upper}(x[*, ...])"
+                )
             return Call(node.func, tuple(go(a, in_reduction or red) for a in node.args), node.col)
         if isinstance(node, BinOp):
             return BinOp(node.op, go(node.left, in_reduction), go(node.right, in_reduction), node.col)  # fmt: skip
         if isinstance(node, UnaryOp):
             return UnaryOp(node.op, go(node.operand, in_reduction), node.col)
         if isinstance(node, If):
-            return If(*(go(x, in_reduction) for x in (node.cond, node.then, node.otherwise)), node.col)  # fmt: skip
+            cond, then, other = (
+                go(x, in_reduction) for x in (node.cond, node.then, node.otherwise)
+            )
+            return If(cond, then, other, node.col)
         return node
 
     def equation(self, where: str, text: str) -> str:
@@ -150,10 +155,10 @@ class _Writer:
             el = SubElement(parent, "stock", name=self.name(name))
             self.put_dims(el, s.dims)
             self.put_equation(el, f"stocks.{name}.initial", s.initial, s.dims)
-            for f in s.inflows:
-                SubElement(el, "inflow").text = self.ref(f)
-            for f in s.outflows:
-                SubElement(el, "outflow").text = self.ref(f)
+            for inflow in s.inflows:
+                SubElement(el, "inflow").text = self.ref(inflow)
+            for outflow in s.outflows:
+                SubElement(el, "outflow").text = self.ref(outflow)
             if s.non_negative:
                 SubElement(el, "non_negative")
             self.put_meta(el, s)
@@ -186,7 +191,9 @@ class _Writer:
         method = _METHODS.get((t.method or "euler").lower())
         if method is None:
             raise ModelError(
-                f"method {t.method!r} has no XMILE name", where="time.method", hint="euler, rk2, rk4"
+                f"method {t.method!r} has no XMILE name",
+                where="time.method",
+                hint="euler, rk2, rk4",
             )
         ss = SubElement(root, "sim_specs", method=method, time_units=spec.time_units)
         SubElement(ss, "start").text = repr(float(t.start))
@@ -250,4 +257,3 @@ def write_xmile(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-

@@ -8,6 +8,7 @@ Vendor extensions (``isee:`` elements and attributes) are ignored.
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from simdyn.errors import ModelError
 
-__all__ = ["XMILE_SUFFIXES", "XDim", "XmileWarning", "XFile", "XGf", "XModel", "XModule", "XVar", "read_xmile"]
+__all__ = [
+    "XMILE_SUFFIXES",
+    "XDim",
+    "XFile",
+    "XGf",
+    "XModel",
+    "XModule",
+    "XVar",
+    "XmileWarning",
+    "read_xmile",
+]
 
 #: File name endings read as XMILE.
 XMILE_SUFFIXES = (".xmile", ".stmx", ".xml", ".itmx")
@@ -157,8 +168,7 @@ def _declare_prefixes(text: str) -> str:
     if not missing or m is None:
         return text
     decl = "".join(
-        f' xmlns:{p}="{_ISEE_NS if p == "isee" else "urn:simdyn:undeclared:" + p}"'
-        for p in missing
+        f' xmlns:{p}="{_ISEE_NS if p == "isee" else "urn:simdyn:undeclared:" + p}"' for p in missing
     )
     return text[: m.end()] + decl + text[m.end() :]
 
@@ -183,7 +193,9 @@ def _recover(path: str, data: bytes, problem: str) -> Any:
     )
     root = etree.fromstring(data, parser)
     if root is None:
-        raise ModelError(f"not well-formed XML: {problem}", file=path, hint="is this an XMILE file?")
+        raise ModelError(
+            f"not well-formed XML: {problem}", file=path, hint="is this an XMILE file?"
+        )
     warnings.warn(
         f"{path}: not well-formed XML ({problem}); read with a recovering parser",
         XmileWarning,
@@ -390,7 +402,7 @@ def _read_gf(xf: XFile, gf: Any, where: str) -> XGf:
         xs = tuple(lo + (hi - lo) * k / (n - 1) for k in range(n)) if n > 1 else (lo,)
     if len(xs) != len(ys):
         raise xf.fail(f"{where}<gf>", f"{len(xs)} x points but {len(ys)} y points", needle=name)
-    if any(b < a for a, b in zip(xs, xs[1:], strict=False)):
+    if any(b < a for a, b in itertools.pairwise(xs)):
         raise xf.fail(f"{where}<gf>", "x points must not decrease", needle=name)
     kind = (_attr(gf, "type") or "continuous").lower()
     if (_attr(gf, "discrete") or "").lower() == "true":

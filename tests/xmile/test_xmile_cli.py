@@ -19,8 +19,10 @@ def test_simulate_xmile_writes_time_first_and_original_names(tmp_path: Path) -> 
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out)
     assert frame.columns[0] == "Time"
-    assert "Teacup Temperature" in frame.columns and "TIME STEP" in frame.columns
-    assert frame["Time"].iloc[-1] == 30.0 and frame["Teacup Temperature"].iloc[0] == 180.0
+    assert "Teacup Temperature" in frame.columns
+    assert "TIME STEP" in frame.columns
+    assert frame["Time"].iloc[-1] == 30.0
+    assert frame["Teacup Temperature"].iloc[0] == 180.0
 
 
 def test_simulate_set_method_scenarios_and_out_folder(tmp_path: Path) -> None:
@@ -43,9 +45,11 @@ def test_simulate_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad.write_text("<xmile><model><variables><aux name='a'><eqn>b</eqn></aux></variables></model></xmile>")  # fmt: skip
     res = CliRunner().invoke(cli, ["simulate", str(bad), "--csv", str(tmp_path / "x.csv")])
     assert res.exit_code == 2
-    assert "bad.xmile" in res.output and "sim_specs" in res.output
+    assert "bad.xmile" in res.output
+    assert "sim_specs" in res.output
     res = CliRunner().invoke(cli, ["simulate", str(TEACUP), "--set", "nope=1"])
-    assert res.exit_code == 2 and "not a constant" in res.output
+    assert res.exit_code == 2
+    assert "not a constant" in res.output
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -57,4 +61,5 @@ def test_export_learning_org_and_run_it(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["simulate", str(target), "--csv", str(tmp_path / "lo.csv")])
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["export", "learning_org_network", "--xmile", str(tmp_path / "n.xmile")])  # fmt: skip
-    assert res.exit_code == 2 and "node" in res.output
+    assert res.exit_code == 2
+    assert "node" in res.output

@@ -226,3 +226,23 @@ def test_import_of_100_variables_is_fast(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     simdyn.load_model(path).check()
     assert time.perf_counter() - t0 < 5.0  # generous: the machine is shared; typical ~0.1 s
+
+
+def test_random_functions_are_seeded_per_scenario(tmp_path: Path) -> None:
+    path = xmile(
+        tmp_path,
+        '<aux name="k"><eqn>1</eqn></aux>'
+        '<aux name="n"><eqn>NORMAL(10, 2) * k</eqn></aux>'
+        '<aux name="u"><eqn>UNIFORM(0, 1, 42)</eqn></aux>'
+        '<aux name="p"><eqn>POISSON(3) + EXPRND(1) * 0 + LOGNORMAL(1, 0.5) * 0</eqn></aux>',
+    )
+    model = simdyn.load_model(path)
+    a = simdyn.simulate(model, params={"k": [1.0, 1.0, 1.0]}, seed=5)
+    b = simdyn.simulate(model, params={"k": [1.0, 1.0, 1.0]}, seed=5, chunk_size=1)
+    c = simdyn.simulate(model, params={"k": [1.0, 1.0, 1.0]}, seed=6)
+    np.testing.assert_array_equal(a["n"].values, b["n"].values)
+    assert not np.array_equal(a["n"].values, c["n"].values)
+    assert len(np.unique(a["n"].values[0])) == 3  # scenarios differ
+    np.testing.assert_array_equal(a["u"].values, c["u"].values)  # own seed: same in every run
+    assert (a["p"].values >= 0).all()
+    assert np.allclose(a["p"].values % 1, 0)

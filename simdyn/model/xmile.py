@@ -193,8 +193,14 @@ class _Builder:
         try:
             node = lower(parse_xmile(text), self.scope(inst.prefix, dims))
         except SimdynError as e:
+            untranslated = "???" in text
             raise ModelError(
-                f"{e.what} in {text.strip()!r}",
+                f"{e.what} in {text.strip()!r}"
+                + (
+                    " (the tool that wrote this file could not translate the equation)"
+                    if untranslated
+                    else ""
+                ),
                 file=self.xf.path,
                 line=self.xf.line_of(inst.var.name),
                 where=self.where(inst, part),

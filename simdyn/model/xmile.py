@@ -322,6 +322,16 @@ class _Builder:
                 eq = {k: f"MAX({e}, 0)" for k, e in eq.items()} if isinstance(eq, dict) else f"MAX({eq}, 0)"  # fmt: skip
             self.data["auxiliaries"][ident] = {"equation": eq, **flow}
 
+    def vensim_saveper(self) -> float | None:
+        """A number in xmutil's ``SAVEPER`` auxiliary (Vensim saves results at that interval)."""
+        inst = self.vars.get(("saveper",))
+        text = (inst.var.eqn or "") if inst is not None else ""
+        if not _NUMBER.match(text):
+            return None
+        value = float(text)
+        steps = value / self.xf.dt
+        return value if abs(steps - round(steps)) < 1e-9 else None
+
     def spec(self) -> ModelSpec:
         self.detach_flows()
         xf = self.xf
@@ -332,8 +342,9 @@ class _Builder:
             "dt": xf.dt,
             "method": xf.method,
         }
-        if xf.save_per is not None and xf.save_per > xf.dt:
-            time["save_per"] = xf.save_per
+        save = xf.save_per if xf.save_per is not None else self.vensim_saveper()
+        if save is not None and save > xf.dt:
+            time["save_per"] = save
         data = {
             "model": {"name": name, "time_units": xf.time_units or "time"},
             "time": time,

@@ -122,6 +122,8 @@ def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFram
         extra = [str(d) for d in da.dims if d != "time"]
         cols.update(_columns(model, name, np.asarray(da.transpose("time", *extra).values), extra))
     for name, c in model.spec.constants.items():
+        if labels and name not in labels:
+            continue
         value: Any = c.value
         if name in ds.variables and "scenario" in ds[name].dims:
             value = ds[name].isel(scenario=scenario).values

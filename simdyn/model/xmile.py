@@ -58,6 +58,7 @@ class _Builder:
         self.dims: dict[str, tuple[str, ...]] = {}
         self.dim_names: dict[str, str] = {}
         self.element_names: dict[str, dict[str, str]] = {}
+        self.indicators: dict[tuple[str, str], str] = {}
         self.data: dict[str, Any] = {
             "constants": {},
             "stocks": {},
@@ -243,8 +244,8 @@ class _Builder:
         """A flow's or auxiliary's definition: a number, numbers per element, or equations."""
         v = inst.var
         if v.elements:
-            if len(dims) != 1:
-                raise self.xf.fail(self.where(inst, "element"), "per-element equations are supported on one dimension only", needle=v.name)  # fmt: skip
+            if len(dims) > 1:
+                return self.elements_nd(inst, dims)
             per: dict[str, str] = {}
             numbers = {canonical(k): t for k, t in v.elements.items() if _NUMBER.match(t)}
             if v.kind == "aux" and not v.gf and not v.element_gfs and len(numbers) == len(v.elements):  # fmt: skip
@@ -269,6 +270,36 @@ class _Builder:
                     return values
                 raise self.xf.fail(self.where(inst), f"{len(values)} values for {len(dims)} dimension(s)", needle=v.name)  # fmt: skip
         return self.with_table(inst, text, None if v.gf is None else v.gf, inst.label, dims)
+
+    def elements_nd(self, inst: _Inst, dims: tuple[str, ...]) -> str:
+        """Per-element equations over several dimensions as one sum of ``equation * indicator``
+        terms, where an indicator is a product of one-dimensional 0/1 constants."""
+        v = inst.var
+        terms: list[str] = []
+        for sub, text in v.elements.items():
+            parts = [p.strip() for p in sub.split(",")]
+            if len(parts) != len(dims):
+                raise self.xf.fail(self.where(inst, "element"), f"subscript {sub!r} does not name one element per dimension", needle=v.name)  # fmt: skip
+            factors = []
+            for raw, d, part in zip(v.dims, dims, parts, strict=True):
+                el = self.element_names[d].get(canonical(part))
+                if el is None:
+                    raise self.xf.fail(self.where(inst, "element"), f"{part!r} is not an element of {raw!r}", needle=v.name)  # fmt: skip
+                factors.append(self.indicator(d, el))
+            gf = v.element_gfs.get(sub) or v.gf
+            eq = self.with_table(inst, text, gf, f"{inst.label}[{sub}]")
+            terms.append(f"({eq}) * {' * '.join(factors)}")
+        return " + ".join(terms)
+
+    def indicator(self, dim: str, element: str) -> str:
+        """A constant over ``dim``: 1 at ``element``, 0 elsewhere (not reported)."""
+        key = (dim, element)
+        ident = self.indicators.get(key)
+        if ident is None:
+            ident = self.indicators[key] = self.ident(f"is_{dim}_{element}")
+            values = [1.0 if e == element else 0.0 for e in self.dims[dim]]
+            self.data["constants"][ident] = {"value": values, "dims": [dim]}
+        return ident
 
     def with_table(self, inst: _Inst, text: str, gf: XGf | None, label: str, dims: tuple[str, ...] = ()) -> str:  # fmt: skip
         if gf is None:

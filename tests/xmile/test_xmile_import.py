@@ -246,3 +246,21 @@ def test_random_functions_are_seeded_per_scenario(tmp_path: Path) -> None:
     np.testing.assert_array_equal(a["u"].values, c["u"].values)  # own seed: same in every run
     assert (a["p"].values >= 0).all()
     assert np.allclose(a["p"].values % 1, 0)
+
+
+def test_per_element_equations_on_two_dimensions(tmp_path: Path) -> None:
+    dims = '<dim name="A"><elem name="a1"/><elem name="a2"/></dim><dim name="B"><elem name="b1"/><elem name="b2"/></dim>'  # fmt: skip
+    elements = "".join(
+        f'<element subscript="{a}, {b}"><eqn>{k} + TIME</eqn></element>'
+        for k, (a, b) in enumerate([("a1", "b1"), ("a1", "b2"), ("a2", "b1"), ("a2", "b2")])
+    )
+    path = xmile(
+        tmp_path,
+        f'<aux name="x"><dimensions><dim name="A"/><dim name="B"/></dimensions>{elements}</aux>'
+        '<aux name="row"><dimensions><dim name="B"/></dimensions><eqn>x[a2, B]</eqn></aux>',
+        dims=dims,
+    )
+    out = run(path)
+    assert [out[f"x[{a},{b}]"][1] for a in ("a1", "a2") for b in ("b1", "b2")] == [1, 2, 3, 4]
+    assert out["row[b2]"][0] == 3
+    assert not any(c.startswith("is_") for c in out)

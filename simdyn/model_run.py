@@ -110,6 +110,13 @@ def _columns(model: Model, name: str, values: np.ndarray[Any, Any], dims: Sequen
     return {f"{label}[{el}]": flat[:, k] for k, el in enumerate(_element_labels(model, dims))}
 
 
+def _declared_dims(model: Model, name: str) -> tuple[str, ...]:
+    for table in (model.spec.stocks, model.spec.flows, model.spec.auxiliaries):
+        if name in table:
+            return tuple(table[name].dims)
+    return ()
+
+
 def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFrame:
     """One scenario of ``ds`` as a table: ``Time``, then one column per variable (element)."""
     times = np.asarray(ds["time"].values, dtype=float)
@@ -120,6 +127,9 @@ def result_frame(model: Model, ds: xr.Dataset, scenario: int = 0) -> pd.DataFram
             continue  # an XMILE model reports the variables of its file
         da = ds[name].isel(scenario=scenario)
         extra = [str(d) for d in da.dims if d != "time"]
+        declared = [d for d in _declared_dims(model, name) if d in extra]
+        if len(declared) == len(extra):
+            extra = declared  # elements named in the variable's own dimension order
         cols.update(_columns(model, name, np.asarray(da.transpose("time", *extra).values), extra))
     for name, c in model.spec.constants.items():
         if labels and name not in labels:

@@ -264,3 +264,16 @@ def test_per_element_equations_on_two_dimensions(tmp_path: Path) -> None:
     assert [out[f"x[{a},{b}]"][1] for a in ("a1", "a2") for b in ("b1", "b2")] == [1, 2, 3, 4]
     assert out["row[b2]"][0] == 3
     assert not any(c.startswith("is_") for c in out)
+
+
+def test_elements_are_reported_in_the_variables_dimension_order(tmp_path: Path) -> None:
+    dims = '<dim name="B"><elem name="b1"/><elem name="b2"/></dim><dim name="A"><elem name="a1"/><elem name="a2"/></dim>'  # fmt: skip
+    path = xmile(
+        tmp_path,
+        '<aux name="x"><dimensions><dim name="A"/><dim name="B"/></dimensions>'
+        '<element subscript="a1, b2"><eqn>7</eqn></element><element subscript="a1, b1"><eqn>1</eqn></element>'  # fmt: skip
+        '<element subscript="a2, b1"><eqn>2</eqn></element><element subscript="a2, b2"><eqn>3</eqn></element></aux>',  # fmt: skip
+        dims=dims,
+    )
+    out = run(path)
+    assert out["x[a1,b2]"][0] == 7

@@ -271,8 +271,8 @@ def test_elements_are_reported_in_the_variables_dimension_order(tmp_path: Path) 
     path = xmile(
         tmp_path,
         '<aux name="x"><dimensions><dim name="A"/><dim name="B"/></dimensions>'
-        '<element subscript="a1, b2"><eqn>7</eqn></element><element subscript="a1, b1"><eqn>1</eqn></element>'  # fmt: skip
-        '<element subscript="a2, b1"><eqn>2</eqn></element><element subscript="a2, b2"><eqn>3</eqn></element></aux>',  # fmt: skip
+        '<element subscript="a1, b2"><eqn>7</eqn></element><element subscript="a1, b1"><eqn>1</eqn></element>'
+        '<element subscript="a2, b1"><eqn>2</eqn></element><element subscript="a2, b2"><eqn>3</eqn></element></aux>',
         dims=dims,
     )
     out = run(path)

@@ -261,9 +261,11 @@ def _behavior(b: Any) -> dict[str, bool]:
 
 
 def _number(xf: XFile, where: str, text: str) -> float:
+    """A number, or a fraction ``a/b`` (``<dt>1/4</dt>``)."""
+    num, slash, den = text.partition("/")
     try:
-        return float(text)
-    except ValueError:
+        return float(num) / float(den) if slash else float(text)
+    except (ValueError, ZeroDivisionError):
         raise xf.fail(where, f"{text!r} is not a number") from None
 
 

@@ -277,3 +277,9 @@ def test_elements_are_reported_in_the_variables_dimension_order(tmp_path: Path) 
     )
     out = run(path)
     assert out["x[a1,b2]"][0] == 7
+
+
+def test_dt_as_a_fraction(tmp_path: Path) -> None:
+    specs = "<sim_specs><start>0</start><stop>1</stop><dt>1/8</dt></sim_specs>"
+    path = xmile(tmp_path, '<aux name="a"><eqn>1</eqn></aux>', specs=specs)
+    assert simdyn.load_model(path).time.dt == 0.125

@@ -143,8 +143,6 @@ class _Lower:
         key = canonical(n.name).replace(" ", "_").upper()
         if key in _VALUES:
             return Name(_VALUES[key], n.col)
-        if key == "INF":
-            return BinOp("/", Num(1.0, n.col), Num(0.0, n.col), n.col)
         raise _fail(n, f"unknown variable {n.name!r}")
 
     def subscript(self, n: Subscript) -> Node:

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 OUT    ?= runs/default
 
-.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench clean browser
+.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench clean browser xmile-conformance
 
 # `make run` installs only what running needs; the dev tools come with `make setup` / `make test`
 setup-run: $(RUN_STAMP)
@@ -56,6 +56,11 @@ test: browser lint typecheck unit doctest notebooks
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_network.py
+
+# the vendored SDXorg XMILE cases through the command line (the unit tests run them in-process)
+xmile-conformance: setup
+	cd tests/xmile/conformance && $(CURDIR)/$(BIN)/python run_harness.py --rule xmile -j 2 \
+		--engine "$(CURDIR)/$(BIN)/simdyn simulate {model} --csv {out_csv}"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

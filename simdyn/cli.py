@@ -291,6 +291,45 @@ def show(model: str) -> None:
         click.echo(report.describe_model(model))
 
 
+@cli.command()
+@click.argument("model_file", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the time series here (first column Time).")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder: results.nc and timeseries.csv.")  # fmt: skip
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a constant (NAME=v1,v2,... runs one scenario per value). Repeatable.")  # fmt: skip
+@_method_option
+@click.option("--scenarios", type=click.IntRange(min=1), default=1, show_default=True, help="Number of scenarios to run (random functions draw per scenario).")  # fmt: skip
+@click.option("--seed", type=int, default=None, help="Seed for random functions.")
+def simulate(
+    model_file: Path,
+    csv_out: Path | None,
+    out: Path | None,
+    sets: tuple[str, ...],
+    method: str | None,
+    scenarios: int,
+    seed: int | None,
+) -> None:
+    """Run MODEL (a TOML or XMILE model file, or a built-in name) at its own time settings."""
+    from simdyn import model_run
+
+    with _user_errors():
+        model, ds = model_run.simulate_model_file(
+            model_file, method=method, sets=sets, scenarios=scenarios, seed=seed
+        )
+        model_run.write_outputs(model, ds, csv=csv_out, out=out)
+
+
+@cli.command()
+@click.argument("model_file", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--xmile", "xmile_out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="XMILE file to write.")  # fmt: skip
+@click.option("--preset", "presets", multiple=True, metavar="GROUP=NAME", help="Constants take this preset's values, e.g. --preset style=facilitative. Repeatable.")  # fmt: skip
+@click.option("--dialect", type=click.Choice(["xmile", "pysd"]), default="xmile", show_default=True, help="pysd: array reductions as SUM(x[dim!]), the form PySD reads.")  # fmt: skip
+def export(model_file: Path, xmile_out: Path, presets: tuple[str, ...], dialect: str) -> None:
+    """Write MODEL (a built-in name or a model file) as an XMILE 1.0 file."""
+    with _user_errors():
+        chosen = dict(p.partition("=")[::2] for p in presets)
+        simdyn.load_model(str(model_file)).to_xmile(xmile_out, presets=chosen, dialect=dialect)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``simdyn`` console script."""
     command: Callable[..., Any] = cli

@@ -26,6 +26,7 @@ LAYERS = {
     "simdyn.scenario": 4,
     "simdyn.sweep": 4,
     "simdyn.io": 5,
+    "simdyn.model_run": 5.25,
     "simdyn.plot": 5,
     "simdyn.report": 5.5,
     "simdyn.cli": 6,

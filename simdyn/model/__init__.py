@@ -1,6 +1,7 @@
 """Models: the spec (data), the TOML loader, compilation to a batched right-hand side."""
 
 from simdyn.model import network_functions as _network_functions  # registers the builtins
+from simdyn.model import random_functions as _random_functions  # registers NORMAL, UNIFORM, ...
 from simdyn.model.compile import CompiledModel, VarInfo, compile_model
 from simdyn.model.functions import BindContext, Function, register_function
 from simdyn.model.loader import NODE_DIM, spec_from_dict, spec_from_file
@@ -16,7 +17,7 @@ from simdyn.model.spec import (
     TimeSpec,
 )
 
-del _network_functions
+del _network_functions, _random_functions
 
 __all__ = [
     "NODE_DIM",

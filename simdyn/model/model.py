@@ -29,6 +29,7 @@ from simdyn.model.spec import (
     TimeSpec,
 )
 from simdyn.model.units import UnitIssue, check_units
+from simdyn.model.xmile_xml import XMILE_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,6 +230,30 @@ class Model:
             )
         )
 
+    # -- export -----------------------------------------------------------------------------
+    def to_xmile(
+        self,
+        path: str | Path,
+        presets: Mapping[str, str] | None = None,
+        dialect: str = "xmile",
+    ) -> Path:
+        """Write the model as an XMILE 1.0 file (Stella, PySD); see ``docs/xmile.md``.
+
+        Parameters
+        ----------
+        path
+            The file to write (replaced atomically).
+        presets
+            One preset per group (``{"style": "facilitative"}``) whose values the constants
+            take; by default constants keep their default values.
+        dialect
+            ``"xmile"`` (Stella: reductions as ``SUM(x[*])``) or ``"pysd"`` (``SUM(x[dim!])``,
+            the form PySD 3.14 reads).
+        """
+        from simdyn.model.xmile_write import write_xmile
+
+        return write_xmile(self.spec, path, presets, dialect)
+
     # -- compilation ------------------------------------------------------------------------
     def check(self, *, strict_units: bool = False) -> list[UnitIssue]:
         """Compile the model to check its equations, dimensions and dependency order; check units.
@@ -298,7 +323,8 @@ def list_models() -> list[str]:
 
 
 def load_model(name_or_path: str | Path) -> Model:
-    """Load a built-in model by name, or a model file by path.
+    """Load a built-in model by name, or a model file by path (TOML, or XMILE: ``.xmile``,
+    ``.stmx``, ``.xml``, ``.itmx``).
 
     Examples
     --------
@@ -318,6 +344,10 @@ def load_model(name_or_path: str | Path) -> Model:
             hint=did_you_mean(text, list_models())
             or f"built-in models: {', '.join(list_models())}",
         )
+    if path.suffix.lower() in XMILE_SUFFIXES:
+        from simdyn.model.xmile import spec_from_xmile
+
+        return Model(spec_from_xmile(path))
     return Model(spec_from_file(path))
 
 

@@ -156,6 +156,8 @@ class ModelSpec:
     presets: Mapping[str, Mapping[str, Preset]] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     source: str | None = None
+    #: Names as written in the source file (XMILE), by identifier; reports use them.
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
     lines: Mapping[tuple[str | int, ...], int] = field(
         default_factory=dict, repr=False, compare=False
     )

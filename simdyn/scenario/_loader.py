@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from simdyn._toml import KeyPath, Origin, dotted, locate, parse_toml
 from simdyn.errors import ScenarioError
+from simdyn.model.xmile_xml import XMILE_SUFFIXES
 from simdyn.scenario._schema import (
     CustomStyle,
     Goal,
@@ -348,7 +349,7 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     d = doc.data
     model = _get(doc, ("model",), str, required=True)
     model_file, _, _ = doc.locate(("model",))
-    if model.endswith(".toml") or "/" in model or os.sep in model:
+    if model.lower().endswith((".toml", *XMILE_SUFFIXES)) or "/" in model or os.sep in model:
         base_dir = (
             Path(model_file).parent if model_file and model_file != _OVERRIDE_SOURCE else Path()
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -18,8 +18,10 @@ from simdyn.model.functions import BindContext
 from simdyn.model.model import Model, load_model
 from simdyn.model.params import Params, chunk, did_you_mean
 from simdyn.model.timegrid import TimeGrid
-from simdyn.network import GraphOperators, team_codes
 from simdyn.results import to_dataset
+
+if TYPE_CHECKING:
+    from simdyn.network import GraphOperators
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
 
@@ -260,9 +262,14 @@ class _Run:
 
 
 def _operators(network: Any) -> GraphOperators | None:
-    if network is None or isinstance(network, GraphOperators):
-        return network
+    if network is None:
+        return None
     import networkx as nx
+
+    from simdyn.network import GraphOperators
+
+    if isinstance(network, GraphOperators):
+        return network
 
     if isinstance(network, nx.Graph):
         return GraphOperators.from_graph(network)
@@ -274,9 +281,13 @@ def _operators(network: Any) -> GraphOperators | None:
 
 def _teams(network: Any, ops: GraphOperators | None) -> IntArray | None:
     """Team code per node when every node of a networkx graph has a ``team`` attribute."""
+    if ops is None:
+        return None
     import networkx as nx
 
-    if ops is None or not isinstance(network, nx.Graph):
+    from simdyn.network import team_codes
+
+    if not isinstance(network, nx.Graph):
         return None
     if not all("team" in data for _, data in network.nodes(data=True)):
         return None

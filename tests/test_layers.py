@@ -15,6 +15,7 @@ LAYERS = {
     "simdyn.errors": 0,
     "simdyn._types": 0,
     "simdyn._rng": 0,
+    "simdyn._lazy": 0,
     "simdyn._toml": 0.5,
     "simdyn.expr": 1,
     "simdyn.integrate": 1,

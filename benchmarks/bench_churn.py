@@ -1,0 +1,143 @@
+"""Allocation churn of the numpy backend: time per run against chunk size, with CPU split.
+
+Run on demand, not as a test::
+
+    python benchmarks/bench_churn.py [--quick] [--label NAME] [--json OUT.json]
+
+Medians of ``--repeat`` runs (the machine is shared, so medians, not best-of) of
+``learning_org`` and ``sir`` at 10,000 scenarios, Euler and RK4, for several chunk sizes, with
+user and system CPU seconds (system time is mostly page faults of numpy temporaries). With
+``--write`` it replaces the "Allocation churn" section of ``benchmarks/RESULTS-engine.md``
+with the JSON files given by ``--compare`` (before/after tables, side by side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import simdyn
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS-engine.md"
+VARIED = {"sir": ("contact_rate", 0.2, 0.8), "learning_org": ("delegation", 0.2, 0.8)}
+STOP = {"sir": 40.0, "learning_org": 12.0}
+BEGIN, END = "<!-- churn:begin -->", "<!-- churn:end -->"
+
+
+def one(
+    model: simdyn.Model, name: str, method: str, n: int, chunk: int
+) -> tuple[float, float, float]:
+    """Wall, user and system seconds of one run."""
+    key, lo, hi = VARIED[name]
+    params = {key: np.linspace(lo, hi, n)}
+    kw: dict[str, Any] = {"method": method, "stop": STOP[name], "save": [model.key_outputs[0]]}
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    simdyn.simulate(model, params=params, chunk_size=chunk, save_per=STOP[name], **kw)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
+
+
+def measure(n: int, chunks: list[int], repeat: int) -> list[dict[str, Any]]:
+    rows = []
+    for name in ("sir", "learning_org"):
+        model = simdyn.load_model(name)
+        for method in ("euler", "rk4"):
+            one(model, name, method, 2, 2)  # compile, warm up
+            for chunk in chunks:
+                runs = [one(model, name, method, n, chunk) for _ in range(repeat)]
+                wall, user, sys_ = (statistics.median(x) for x in zip(*runs, strict=True))
+                steps = round(STOP[name] / model.spec.time.dt)
+                rows.append(
+                    {
+                        "model": name,
+                        "method": method,
+                        "n": n,
+                        "chunk": chunk,
+                        "steps": steps,
+                        "wall": wall,
+                        "user": user,
+                        "sys": sys_,
+                    }
+                )
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def table(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], labels: tuple[str, str]
+) -> str:
+    key = lambda r: (r["model"], r["method"], r["chunk"])  # noqa: E731
+    b = {key(r): r for r in before}
+    lines = [
+        f"| model | method | chunk | {labels[0]} s (user / sys) | {labels[1]} s (user / sys) | speed-up |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in after:
+        o = b.get(key(r))
+        if o is None:
+            continue
+        lines.append(
+            f"| {r['model']} | {r['method']} | {r['chunk']:,} | {o['wall']:.3f} ({o['user']:.2f} / {o['sys']:.2f}) "
+            f"| {r['wall']:.3f} ({r['user']:.2f} / {r['sys']:.2f}) | {o['wall'] / r['wall']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def write(section: str) -> None:
+    text = (
+        RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Engine benchmark results\n"
+    )
+    block = f"{BEGIN}\n{section.strip()}\n{END}\n"
+    if BEGIN in text:
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        text = head + block + tail.lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1,000 scenarios, 3 repeats")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--chunks", default="512,1024,2048,4096,8192")
+    ap.add_argument("--json", type=Path, help="write the measured rows here")
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    ap.add_argument("--labels", nargs=2, default=("before", "after"))
+    ap.add_argument("--note", default="", help="a sentence for the section (what changed)")
+    args = ap.parse_args()
+    if args.compare:
+        before, after = (json.loads(p.read_text()) for p in args.compare)
+        env = f"{platform.machine()}, Python {sys.version.split()[0]}, numpy {np.__version__}"
+        n = after[0]["n"]
+        write(
+            "## Allocation churn (numpy backend)\n\n"
+            f"Written by `benchmarks/bench_churn.py` ({env}; 2 CPUs shared with other jobs). "
+            f"{n:,} scenarios, one saved time; `sir` {STOP['sir']:g} and `learning_org` "
+            f"{STOP['learning_org']:g} time units at the models' dt. Median of "
+            f"{args.repeat} runs each; user and system CPU seconds in brackets. {args.note}\n\n"
+            + table(before, after, tuple(args.labels))
+        )
+        return
+    n, repeat = (1000, 3) if args.quick else (args.n, args.repeat)
+    rows = measure(n, [int(c) for c in args.chunks.split(",")], repeat)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -75,6 +75,89 @@ def measure(n: int, chunks: list[int], repeat: int) -> list[dict[str, Any]]:
     return rows
 
 
+def expressions(repeat: int) -> list[dict[str, Any]]:
+    """One auxiliary of generated code, ``v = (p * x + y) / (1 + z)``, three ways.
+
+    Plain numpy (a temporary per operation, as the numpy emitter writes it), ``out=`` into
+    buffers allocated once, and numexpr (if installed), for arrays ``(6, chunk)``.
+    """
+    rows = []
+    for chunk in (1024, 2048, 4096, 8192):
+        for way, fn, expected in _ways(chunk):
+            np.testing.assert_allclose(fn(), expected)
+            inner = 2000
+            times = []
+            for _ in range(repeat):
+                t0 = time.process_time()
+                for _ in range(inner):
+                    fn()
+                times.append((time.process_time() - t0) / inner)
+            rows.append({"chunk": chunk, "way": way, "us": 1e6 * statistics.median(times)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def _ways(chunk: int) -> list[tuple[str, Any, Any]]:
+    rng = np.random.default_rng(0)
+    x, y, z = (rng.random((6, chunk)) for _ in range(3))
+    p = rng.random(chunk)
+    buf, buf2 = np.empty((6, chunk)), np.empty((6, chunk))
+    expected = (p * x + y) / (1.0 + z)
+
+    def plain() -> Any:
+        return (p * x + y) / (1.0 + z)
+
+    def into() -> Any:
+        np.multiply(p, x, out=buf)
+        buf.__iadd__(y)
+        np.add(1.0, z, out=buf2)
+        return np.divide(buf, buf2, out=buf)
+
+    ways = [("numpy", plain, expected), ("numpy out=", into, expected)]
+    try:
+        import numexpr as ne
+    except ImportError:  # optional
+        return ways
+    env = {"p": p, "x": x, "y": y, "z": z}
+    ways.append(
+        (
+            "numexpr",
+            lambda: ne.evaluate("(p * x + y) / (1.0 + z)", local_dict=env, out=buf),
+            expected,
+        )
+    )
+    return ways
+
+
+def startup(repeat: int) -> list[dict[str, Any]]:
+    """CPU seconds (user + system) of starting the CLI and importing simdyn, as subprocesses."""
+    import subprocess
+
+    exe = Path(sys.executable)
+    cli = exe.with_name("simdyn")
+    commands = {
+        "python -c pass": [str(exe), "-c", "pass"],
+        "python -c 'import simdyn'": [str(exe), "-c", "import simdyn"],
+        "simdyn --version": [str(cli), "--version"],
+        "simdyn --help": [str(cli), "--help"],
+    }
+    rows = []
+    for label, cmd in commands.items():
+        cpu, wall = [], []
+        for _ in range(repeat):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            wall.append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+        rows.append(
+            {"command": label, "cpu": statistics.median(cpu), "wall": statistics.median(wall)}
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def table(
     before: list[dict[str, Any]], after: list[dict[str, Any]], labels: tuple[str, str]
 ) -> str:
@@ -119,6 +202,8 @@ def main() -> None:
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     ap.add_argument("--labels", nargs=2, default=("before", "after"))
     ap.add_argument("--note", default="", help="a sentence for the section (what changed)")
+    ap.add_argument("--expr", action="store_true", help="measure one auxiliary three ways")
+    ap.add_argument("--start", action="store_true", help="measure start-up CPU time")
     args = ap.parse_args()
     if args.compare:
         before, after = (json.loads(p.read_text()) for p in args.compare)
@@ -132,6 +217,11 @@ def main() -> None:
             f"{args.repeat} runs each; user and system CPU seconds in brackets. {args.note}\n\n"
             + table(before, after, tuple(args.labels))
         )
+        return
+    if args.expr or args.start:
+        rows = expressions(args.repeat) if args.expr else startup(args.repeat)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
         return
     n, repeat = (1000, 3) if args.quick else (args.n, args.repeat)
     rows = measure(n, [int(c) for c in args.chunks.split(",")], repeat)

@@ -23,10 +23,15 @@ from simdyn.results import to_dataset
 if TYPE_CHECKING:
     from simdyn.network import GraphOperators
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "default_chunk_size", "simulate"]
 
-#: Scenarios integrated together; about this many keeps temporaries in cache (see _types.py).
+#: The most scenarios integrated together (see :func:`default_chunk_size`).
 DEFAULT_CHUNK_SIZE = 8192
+#: The fewest scenarios a default chunk holds: below this, per-call overhead dominates.
+MIN_CHUNK_SIZE = 1024
+#: glibc's default ``M_MMAP_THRESHOLD``: numpy temporaries above it are fresh pages from the
+#: kernel each time (page faults, measured as system time in ``benchmarks/bench_churn.py``).
+TEMPORARY_BYTES = 128 * 1024
 METHODS = (*FIXED_METHODS, *SCIPY_METHODS)
 
 
@@ -72,8 +77,8 @@ def simulate(
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
-        Scenarios integrated together (default :data:`DEFAULT_CHUNK_SIZE`); bounds memory
-        for large batches.
+        Scenarios integrated together (default :func:`default_chunk_size`: 8,192, or fewer
+        for models with dimensioned variables); bounds memory for large batches.
     network
         An org graph (a networkx graph or an object with a ``nodelist``) for models whose
         variables have the ``node`` dimension.
@@ -106,8 +111,29 @@ def simulate(
     p = Params.build(cm, model, params, presets)
     run = _Run(cm, model, grid, method, p, _save_names(cm, model, save))
     ctx = {"network": ops, "teams": _teams(network, ops), "seed": _root_seed(seed)}
-    status = run.all(max(1, int(chunk_size or DEFAULT_CHUNK_SIZE)), ctx, rtol, atol, progress)
+    status = run.all(max(1, int(chunk_size or default_chunk_size(cm))), ctx, rtol, atol, progress)
     return to_dataset(model, cm, grid, method, run.out, p, status, p.n)
+
+
+def default_chunk_size(cm: CompiledModel) -> int:
+    """Scenarios per chunk when none is given: the largest power of two up to
+    :data:`DEFAULT_CHUNK_SIZE` (and at least :data:`MIN_CHUNK_SIZE`) for which the model's
+    widest value (its elements × scenarios × 8 bytes) fits in :data:`TEMPORARY_BYTES`.
+
+    Examples
+    --------
+    >>> default_chunk_size(load_model("sir").compile()), default_chunk_size(
+    ...     load_model("learning_org").compile()
+    ... )
+    (8192, 2048)
+    """
+    widest = max([1, *(s.stop - s.start for s in cm.stocks)])
+    for v in cm.variables.values():
+        widest = max(widest, math.prod(cm.dim_sizes[d] for d in v.dims))
+    chunk = DEFAULT_CHUNK_SIZE
+    while chunk > MIN_CHUNK_SIZE and widest * chunk * 8 > TEMPORARY_BYTES:
+        chunk //= 2
+    return chunk
 
 
 def _method(method: str) -> str:

@@ -164,7 +164,8 @@ def table(
     key = lambda r: (r["model"], r["method"], r["chunk"])  # noqa: E731
     b = {key(r): r for r in before}
     lines = [
-        f"| model | method | chunk | {labels[0]} s (user / sys) | {labels[1]} s (user / sys) | speed-up |",
+        f"| model | method | chunk | {labels[0]}: wall s (user / sys CPU s) "
+        f"| {labels[1]}: wall s (user / sys CPU s) | CPU speed-up |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in after:
@@ -173,8 +174,39 @@ def table(
             continue
         lines.append(
             f"| {r['model']} | {r['method']} | {r['chunk']:,} | {o['wall']:.3f} ({o['user']:.2f} / {o['sys']:.2f}) "
-            f"| {r['wall']:.3f} ({r['user']:.2f} / {r['sys']:.2f}) | {o['wall'] / r['wall']:.2f}x |"
+            f"| {r['wall']:.3f} ({r['user']:.2f} / {r['sys']:.2f}) "
+            f"| {(o['user'] + o['sys']) / (r['user'] + r['sys']):.2f}x |"
         )
+    return "\n".join(lines)
+
+
+def expr_table(rows: list[dict[str, Any]]) -> str:
+    ways = list(dict.fromkeys(r["way"] for r in rows))
+    by = {(r["chunk"], r["way"]): r["us"] for r in rows}
+    lines = [
+        "One auxiliary of generated code, `v = (p * x + y) / (1 + z)` on `(6, chunk)` arrays "
+        "(CPU µs per evaluation, median): numpy as emitted (a temporary per operation), "
+        "`out=` into buffers allocated once, numexpr (its threads' CPU included).",
+        "",
+        "| chunk | " + " | ".join(ways) + " | numpy / out= |",
+        "| ---: | " + " | ".join("---:" for _ in ways) + " | ---: |",
+    ]
+    for chunk in sorted({r["chunk"] for r in rows}):
+        cells = " | ".join(f"{by.get((chunk, w), float('nan')):.1f}" for w in ways)
+        ratio = by[(chunk, "numpy")] / by[(chunk, "numpy out=")]
+        lines.append(f"| {chunk:,} | {cells} | {ratio:.2f}x |")
+    return "\n".join(lines)
+
+
+def start_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "Start-up, as subprocesses (median; CPU = user + system of the child; wall time is "
+        "inflated by the machine's load):",
+        "",
+        "| command | CPU s | wall s |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| `{r['command']}` | {r['cpu']:.3f} | {r['wall']:.3f} |" for r in rows]
     return "\n".join(lines)
 
 
@@ -204,19 +236,26 @@ def main() -> None:
     ap.add_argument("--note", default="", help="a sentence for the section (what changed)")
     ap.add_argument("--expr", action="store_true", help="measure one auxiliary three ways")
     ap.add_argument("--start", action="store_true", help="measure start-up CPU time")
+    ap.add_argument("--expr-json", type=Path, help="with --compare: rows of --expr to include")
+    ap.add_argument("--start-json", type=Path, help="with --compare: rows of --start to include")
     args = ap.parse_args()
     if args.compare:
         before, after = (json.loads(p.read_text()) for p in args.compare)
         env = f"{platform.machine()}, Python {sys.version.split()[0]}, numpy {np.__version__}"
         n = after[0]["n"]
-        write(
+        parts = [
             "## Allocation churn (numpy backend)\n\n"
             f"Written by `benchmarks/bench_churn.py` ({env}; 2 CPUs shared with other jobs). "
             f"{n:,} scenarios, one saved time; `sir` {STOP['sir']:g} and `learning_org` "
             f"{STOP['learning_org']:g} time units at the models' dt. Median of "
             f"{args.repeat} runs each; user and system CPU seconds in brackets. {args.note}\n\n"
             + table(before, after, tuple(args.labels))
-        )
+        ]
+        if args.expr_json:
+            parts.append(expr_table(json.loads(args.expr_json.read_text())))
+        if args.start_json:
+            parts.append(start_table(json.loads(args.start_json.read_text())))
+        write("\n\n".join(parts))
         return
     if args.expr or args.start:
         rows = expressions(args.repeat) if args.expr else startup(args.repeat)

@@ -12,13 +12,19 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import simdyn
-from simdyn import report, scenario
+from simdyn._lazy import lazy_module
 from simdyn.errors import SimdynError
+
+if TYPE_CHECKING:
+    from simdyn import report, scenario
+else:  # imported when a command first uses them: `simdyn --help` stays fast
+    report = lazy_module("simdyn.report")
+    scenario = lazy_module("simdyn.scenario")
 
 __all__ = ["EXIT_BAD_INPUT", "cli", "main"]
 
@@ -131,7 +137,7 @@ def _warn_units(sources: Sequence[Path], sets: Sequence[str], strict: bool) -> N
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(simdyn.__version__, prog_name="simdyn")
+@click.version_option(package_name="simdyn", prog_name="simdyn")
 @_quiet_option
 def cli(quiet: bool) -> None:
     """simdyn: system-dynamics scenarios for learning organizations.

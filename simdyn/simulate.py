@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -19,13 +19,20 @@ from simdyn.model.model import Model, load_model
 from simdyn.model.params import Params, chunk, did_you_mean
 from simdyn.model.start import START_PREFIX, start_model
 from simdyn.model.timegrid import TimeGrid
-from simdyn.network import GraphOperators, team_codes
 from simdyn.results import to_dataset
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
+if TYPE_CHECKING:
+    from simdyn.network import GraphOperators
 
-#: Scenarios integrated together; about this many keeps temporaries in cache (see _types.py).
+__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "default_chunk_size", "simulate"]
+
+#: The most scenarios integrated together (see :func:`default_chunk_size`).
 DEFAULT_CHUNK_SIZE = 8192
+#: The fewest scenarios a default chunk holds: below this, per-call overhead dominates.
+MIN_CHUNK_SIZE = 1024
+#: glibc's default ``M_MMAP_THRESHOLD``: numpy temporaries above it are fresh pages from the
+#: kernel each time (page faults, measured as system time in ``benchmarks/bench_churn.py``).
+TEMPORARY_BYTES = 128 * 1024
 METHODS = (*FIXED_METHODS, *SCIPY_METHODS)
 
 
@@ -72,8 +79,9 @@ def simulate(
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
-        Scenarios integrated together (default :data:`DEFAULT_CHUNK_SIZE`); bounds memory
-        for large batches.
+        Scenarios integrated together (default :func:`default_chunk_size`: 8,192, or fewer
+        for Euler steps of models with dimensioned variables); bounds memory for large
+        batches.
     network
         An org graph (a networkx graph or an object with a ``nodelist``) for models whose
         variables have the ``node`` dimension.
@@ -135,7 +143,9 @@ def simulate(
     p = Params.build(cm, model, params, presets)
     run = _Run(cm, model, grid, method, p, _save_names(cm, model, save))
     ctx = {"network": ops, "teams": _teams(network, ops), "seed": _root_seed(seed)}
-    status = run.all(max(1, int(chunk_size or DEFAULT_CHUNK_SIZE)), ctx, rtol, atol, progress)
+    status = run.all(
+        max(1, int(chunk_size or default_chunk_size(cm, method))), ctx, rtol, atol, progress
+    )
     return to_dataset(model, cm, grid, method, run.out, p, status, p.n)
 
 
@@ -204,6 +214,35 @@ def _describe_start(start_from: StartFrom) -> str:
         t = start_from["time"].values if "time" in start_from.coords else None
         return "a result" + (f" at time {float(np.ravel(t)[0]):g}" if t is not None else "")
     return ", ".join(f"{g} {n}" for g, n in start_from.items())
+
+
+def default_chunk_size(cm: CompiledModel, method: str = "euler") -> int:
+    """Scenarios per chunk when none is given.
+
+    :data:`DEFAULT_CHUNK_SIZE`, except for Euler steps: there the largest power of two (at
+    least :data:`MIN_CHUNK_SIZE`) for which the model's widest value (its elements ×
+    scenarios × 8 bytes) fits in :data:`TEMPORARY_BYTES`. Measured on ``learning_org``
+    (``benchmarks/RESULTS-engine.md``): Euler at 2,048 scenarios takes 0.70x the CPU time of
+    8,192 (no page faults), RK4 at 8,192 takes 0.75x that of 2,048 (its temporaries stay in
+    the heap once malloc has raised its mmap threshold).
+
+    Examples
+    --------
+    >>> lo = load_model("learning_org").compile()
+    >>> default_chunk_size(load_model("sir").compile()), default_chunk_size(lo)
+    (8192, 2048)
+    >>> default_chunk_size(lo, "rk4")
+    8192
+    """
+    if method != "euler":
+        return DEFAULT_CHUNK_SIZE
+    widest = max([1, *(s.stop - s.start for s in cm.stocks)])
+    for v in cm.variables.values():
+        widest = max(widest, math.prod(cm.dim_sizes[d] for d in v.dims))
+    chunk = DEFAULT_CHUNK_SIZE
+    while chunk > MIN_CHUNK_SIZE and widest * chunk * 8 > TEMPORARY_BYTES:
+        chunk //= 2
+    return chunk
 
 
 def _method(method: str) -> str:
@@ -358,9 +397,14 @@ class _Run:
 
 
 def _operators(network: Any) -> GraphOperators | None:
-    if network is None or isinstance(network, GraphOperators):
-        return network
+    if network is None:
+        return None
     import networkx as nx
+
+    from simdyn.network import GraphOperators
+
+    if isinstance(network, GraphOperators):
+        return network
 
     if isinstance(network, nx.Graph):
         return GraphOperators.from_graph(network)
@@ -372,9 +416,13 @@ def _operators(network: Any) -> GraphOperators | None:
 
 def _teams(network: Any, ops: GraphOperators | None) -> IntArray | None:
     """Team code per node when every node of a networkx graph has a ``team`` attribute."""
+    if ops is None:
+        return None
     import networkx as nx
 
-    if ops is None or not isinstance(network, nx.Graph):
+    from simdyn.network import team_codes
+
+    if not isinstance(network, nx.Graph):
         return None
     if not all("team" in data for _, data in network.nodes(data=True)):
         return None

@@ -11,23 +11,22 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate.fixed import Rhs, Status
 
 __all__ = ["SCIPY_METHODS", "integrate_scipy"]
 
-_SOLVERS: dict[str, Callable[..., OdeSolver[Any]]] = {
-    "RK45": RK45,
-    "RK23": RK23,
-    "DOP853": DOP853,
-    "LSODA": LSODA,
-    "BDF": BDF,
-    "Radau": Radau,
-}
-SCIPY_METHODS = tuple(_SOLVERS)
+#: scipy's solver classes by name (scipy is imported when one is used)
+SCIPY_METHODS = ("RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
+
+
+def _solver(method: str) -> Callable[..., Any]:
+    """scipy's solver class ``method`` (imported on first use)."""
+    import scipy.integrate
+
+    solver: Callable[..., Any] = getattr(scipy.integrate, method)
+    return solver
 
 
 def integrate_scipy(
@@ -65,6 +64,8 @@ def integrate_scipy(
 
     options: dict[str, Any] = {}
     if method in ("BDF", "Radau"):
+        import scipy.sparse as sp
+
         options["jac_sparsity"] = sp.block_diag([np.ones((n_state, n_state))] * n, format="csr")
     elif method == "LSODA":
         options["lband"] = options["uband"] = n_state - 1
@@ -95,7 +96,7 @@ def integrate_scipy(
                     after_step(float(t), y0)
                 save_until(float(t), lambda _t: z0)
             return status
-        solver = _SOLVERS[method](
+        solver = _solver(method)(
             fun,
             float(t_eval[0]),
             z0,

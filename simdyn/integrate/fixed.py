@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate.tableau import ButcherTableau
 
-__all__ = ["Status", "integrate_fixed"]
+__all__ = ["RhsInto", "Status", "integrate_fixed"]
 
 Rhs = Callable[[float, float, FloatArray], FloatArray]
 OnSave = Callable[[int, float, FloatArray], None]
+
+
+class RhsInto(Protocol):
+    """A batched right-hand side that can write into a given array."""
+
+    def __call__(
+        self, t: float, ts: float, y: FloatArray, out: FloatArray | None = None
+    ) -> FloatArray:
+        """``dy/dt`` at stage time ``t`` of the step starting at ``ts`` (into ``out``)."""
+        ...
 
 
 @dataclass
@@ -48,7 +59,7 @@ class Status:
 
 
 def integrate_fixed(
-    rhs: Rhs,
+    rhs: RhsInto,
     y0: FloatArray,
     *,
     start: float,
@@ -62,10 +73,15 @@ def integrate_fixed(
 ) -> Status:
     """Integrate ``dy/dt = rhs(t, ts, y)`` from ``start`` for ``n_steps`` steps of ``dt``.
 
+    The driver allocates its work arrays once (state, stage derivatives, stage state, one
+    temporary, the finiteness masks) and reuses them for every step and stage; ``rhs`` writes
+    each stage's derivative into its slot (``out=``).
+
     Parameters
     ----------
     rhs
-        Batched right-hand side; ``y`` has shape ``(n_state, n_scenarios)``.
+        Batched right-hand side ``rhs(t, ts, y, out=None)``; ``y`` and ``out`` have shape
+        ``(n_state, n_scenarios)``; it returns ``out`` (a new array when ``out`` is ``None``).
     y0 : ndarray, shape (n_state, n_scenarios)
         Initial state (not modified).
     save_every
@@ -84,37 +100,80 @@ def integrate_fixed(
     Status
         Which scenarios stayed finite.
     """
-    a, b, c = tableau.a, tableau.b, tableau.c
-    s = tableau.stages
     y = np.array(y0, dtype=float, copy=True)
     status = Status.all_ok(y.shape[1])
-    clamp = clamp_rows if clamp_rows is not None and clamp_rows.size else None
+    w = _Work(y, tableau.stages)
+    clamp = _row_ranges(clamp_rows)
     with np.errstate(all="ignore"):
-        status.check(start, y)
+        w.check(status, start, y)
         on_save(0, start, y)
         k_saved = 1
-        ks: list[FloatArray] = []
         for i in range(n_steps):
             t = start + i * dt
-            ks.clear()
-            for j in range(s):
-                if j == 0:
-                    yj = y
-                else:
-                    yj = y.copy()
-                    for m, coef in enumerate(a[j]):
-                        if coef != 0.0:
-                            yj += (dt * coef) * ks[m]
-                ks.append(rhs(t + c[j] * dt, t, yj))
-            for j in range(s):
-                y += (dt * b[j]) * ks[j]
-            if clamp is not None:
-                y[clamp] = np.maximum(y[clamp], 0.0)
+            _step(rhs, t, dt, y, tableau, w)
+            for lo, hi in clamp:
+                np.maximum(y[lo:hi], 0.0, out=y[lo:hi])
             t_next = start + (i + 1) * dt
             if post_step is not None:
                 post_step(t_next, y)
-            status.check(t_next, y)
+            w.check(status, t_next, y)
             if (i + 1) % save_every == 0:
                 on_save(k_saved, t_next, y)
                 k_saved += 1
     return status
+
+
+class _Work:
+    """Work arrays of the fixed-step driver, allocated once per chunk."""
+
+    def __init__(self, y: FloatArray, stages: int) -> None:
+        self.ks = np.empty((stages, *y.shape))
+        self.yj = np.empty_like(y)
+        self.tmp = np.empty_like(y)
+        self.finite = np.empty(y.shape, dtype=bool)
+        self.col = np.empty(y.shape[1], dtype=bool)
+        self.bad = np.empty(y.shape[1], dtype=bool)
+
+    def check(self, status: Status, t: float, y: FloatArray) -> None:
+        """:meth:`Status.check` without allocating while every scenario stays finite."""
+        np.isfinite(y, out=self.finite)
+        np.all(self.finite, axis=0, out=self.col)
+        np.greater(status.ok, self.col, out=self.bad)  # ok and not finite
+        if self.bad.any():
+            status.check(t, y)
+
+
+def _step(
+    rhs: RhsInto, t: float, dt: float, y: FloatArray, tableau: ButcherTableau, w: _Work
+) -> None:
+    """One Runge–Kutta step of ``y`` in place (the same operations, in the same order, as
+    ``yj = y + sum((dt * a[j][m]) * k[m])`` and ``y += sum((dt * b[j]) * k[j])``)."""
+    a, b, c = tableau.a, tableau.b, tableau.c
+    ks, yj, tmp = w.ks, w.yj, w.tmp
+    for j in range(tableau.stages):
+        if j == 0:
+            stage = y
+        else:
+            np.copyto(yj, y)
+            for m, coef in enumerate(a[j]):
+                if coef != 0.0:
+                    np.multiply(dt * coef, ks[m], out=tmp)
+                    yj += tmp
+            stage = yj
+        rhs(t + c[j] * dt, t, stage, out=ks[j])
+    for j in range(tableau.stages):
+        np.multiply(dt * b[j], ks[j], out=tmp)
+        y += tmp
+
+
+def _row_ranges(rows: IntArray | None) -> list[tuple[int, int]]:
+    """Sorted ``rows`` as runs of consecutive rows ``[(lo, hi), ...]``."""
+    if rows is None or not rows.size:
+        return []
+    runs: list[tuple[int, int]] = []
+    for r in np.unique(rows).tolist():
+        if runs and runs[-1][1] == r:
+            runs[-1] = (runs[-1][0], r + 1)
+        else:
+            runs.append((r, r + 1))
+    return runs

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simdyn._types import FloatArray, IntArray
+from simdyn.integrate.fixed import RhsInto
 from simdyn.model.functions import FUNCTIONS, BindContext
 from simdyn.model.spec import ModelSpec
 
 __all__ = ["Bound", "CompiledModel", "EventSlot", "Observe", "Rhs", "StockSlot", "VarInfo"]
 
-Rhs = Callable[[float, float, FloatArray], FloatArray]
+Rhs = RhsInto  #: ``rhs(t, ts, y, out=None)``: the stock rates, into ``out`` when given
 Observe = Callable[[float, float, FloatArray], tuple[Any, ...]]
 
 

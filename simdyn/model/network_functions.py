@@ -7,17 +7,18 @@ and need a run with a network. Registered when :mod:`simdyn.model` is imported.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from simdyn._types import FloatArray
 from simdyn.errors import ExpressionError, ScenarioError
 from simdyn.model.functions import BindContext, Function, register_function
 from simdyn.model.loader import NODE_DIM
-from simdyn.network import GraphOperators, gini, knowledge_transfer_rate
-from simdyn.network.operators import CSR
+
+if TYPE_CHECKING:  # the kernels (networkx, scipy) are imported when a network model is bound
+    from simdyn.network import GraphOperators
+    from simdyn.network.operators import CSR
 
 __all__ = ["NETWORK_FUNCTIONS"]
 
@@ -43,6 +44,8 @@ def _reduce_nodes(name: str) -> Callable[[Sequence[tuple[str, ...]]], tuple[str,
 
 
 def _ops(ctx: BindContext, name: str) -> GraphOperators:
+    from simdyn.network import GraphOperators
+
     if not isinstance(ctx.network, GraphOperators):
         raise ScenarioError(f"{name} needs a network", where="network", hint="pass network=...")
     return ctx.network
@@ -60,6 +63,8 @@ def _apply(matrix: CSR) -> Callable[[Any], FloatArray]:
 
 
 def _transfer(ctx: BindContext) -> Callable[[Any], FloatArray]:
+    from simdyn.network import knowledge_transfer_rate
+
     ops = _ops(ctx, "PEER_TRANSFER")
     n = ops.n_nodes
 
@@ -71,6 +76,8 @@ def _transfer(ctx: BindContext) -> Callable[[Any], FloatArray]:
 
 
 def _gini(ctx: BindContext) -> Callable[[Any], FloatArray]:
+    from simdyn.network import gini
+
     n = _ops(ctx, "GINI").n_nodes
 
     def f(x: Any) -> FloatArray:
@@ -84,6 +91,8 @@ def _gini(ctx: BindContext) -> Callable[[Any], FloatArray]:
 
 
 def _teams_reached(ctx: BindContext) -> Callable[[Any, Any], FloatArray]:
+    import scipy.sparse as sp
+
     n = _ops(ctx, "TEAMS_REACHED").n_nodes
     # a graph whose nodes carry no 'team' attribute is one team
     codes = ctx.teams if ctx.teams is not None else np.zeros(n, dtype=np.int64)

@@ -194,7 +194,7 @@ def test_emit_numpy_prints_and_binds_the_program() -> None:
     p = to_ir(spec(**TANK))
     source, functions = module_source(p)
     assert functions == ()
-    assert "        def rhs(t, ts, y):" in source.splitlines()
+    assert "        def rhs(t, ts, y, out=None):" in source.splitlines()
     assert "            v_drain = (p_k * v_tank)" in source.splitlines()
     cm = emit_numpy(p)
     b = cm.bind({"k": np.array([0.5, 1.0])}, 2, dt=0.25, start=0.0, stop=1.0)

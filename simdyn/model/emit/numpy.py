@@ -3,7 +3,8 @@
 The generated module has one function, ``bind(P, F, S, _DT, _START, _STOP)`` (parameter arrays,
 extension-function instances, the number of scenarios and the time settings), which returns
 ``init()`` and ``make(C)``: ``init`` evaluates the initial values and returns the state ``y``
-(``(n_state, S)``) and the ``INIT`` values ``C``; ``make(C)`` returns ``rhs(t, ts, y)``,
+(``(n_state, S)``) and the ``INIT`` values ``C``; ``make(C)`` returns ``rhs(t, ts, y, out=None)``
+(the stock rates, written into ``out`` when given),
 ``observe(t, ts, y)``, ``events(t, ts, y)`` and ``record(t, ts, y)`` (the last two ``None``
 when the model has no events or no ``DELAY``). ``rhs`` computes only the auxiliaries the stock
 rates need, in order, with no per-variable Python dispatch.
@@ -145,9 +146,13 @@ class _Module:
 
     def make(self) -> list[str]:
         p = self.p
-        lines = ["    def make(C):", f"        ({self.inits()}) = C", "        def rhs(t, ts, y):"]
-        lines += self.evaluate(p.rhs)[:]
-        lines.append("            out = np.empty_like(y)")
+        lines = [
+            "    def make(C):",
+            f"        ({self.inits()}) = C",
+            "        def rhs(t, ts, y, out=None):",
+        ]
+        lines += self.evaluate(p.rhs)
+        lines += ["            if out is None:", "                out = np.empty_like(y)"]
         slot_of = {s.name: s for s in p.stocks}
         lines += [
             f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}" for r in p.rates

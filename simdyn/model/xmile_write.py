@@ -9,6 +9,7 @@ refused with one error naming the variable.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from simdyn.errors import ModelError
-from simdyn.expr import BinOp, Call, If, Name, Node, Subscript, UnaryOp, parse
+from simdyn.expr import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp, parse
 from simdyn.expr.printer import unparse
 from simdyn.model.functions import FUNCTIONS
 from simdyn.model.loader import NODE_DIM
@@ -63,6 +64,8 @@ class _Writer:
     # -- equations --------------------------------------------------------------------------------
     def xmile_tree(self, node: Node, in_reduction: bool = False) -> Node:
         go = self.xmile_tree
+        if self.dialect == "pysd" and _is_pi(node):
+            return Num(math.pi, node.col)  # PySD 3.14 reads no PI builtin
         if isinstance(node, Name):
             dims = self.dims.get(node.name)
             if in_reduction and dims:
@@ -257,3 +260,10 @@ def write_xmile(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _is_pi(node: Node) -> bool:
+    """``PI`` written as a name or as a call without arguments."""
+    if isinstance(node, Name):
+        return node.name.upper() == "PI"
+    return isinstance(node, Call) and node.func.upper() == "PI" and not node.args

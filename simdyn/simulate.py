@@ -266,6 +266,7 @@ def simulate(
     chunk_size: int | None = None,
     network: Any = None,
     seed: Seed = None,
+    scenario_offset: int = 0,
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
@@ -301,6 +302,10 @@ def simulate(
     seed
         Seed for stochastic functions; each scenario draws from its own stream, so results do
         not depend on ``chunk_size``.
+    scenario_offset
+        Index of this batch's first scenario in a larger batch: scenario ``k`` draws from
+        stream ``scenario_offset + k``, so a batch cut into pieces (a sweep) draws the same
+        numbers as one batch.
     rtol, atol
         Tolerances of scipy methods.
     progress
@@ -392,7 +397,7 @@ def simulate(
             network=ops,
             teams=teams,
             seed=root,
-            scenarios=slice(lo, hi),
+            scenarios=slice(lo + scenario_offset, hi + scenario_offset),
         )
         with np.errstate(all="ignore"):
             bound = cm.bind(
@@ -420,7 +425,12 @@ def simulate(
                 tableau=FIXED_METHODS[method],
                 on_save=on_save,
                 clamp_rows=cm.nonneg_rows,
-                post_step=_after_step(bound, _event_hook(cm, bound, root, lo, hi, grid.dt)),
+                post_step=_after_step(
+                    bound,
+                    _event_hook(
+                        cm, bound, root, lo + scenario_offset, hi + scenario_offset, grid.dt
+                    ),
+                ),
             )
         return integrate_scipy(
             bound.rhs,

@@ -248,7 +248,8 @@ def _from_unit(u: Uncertainty, x: FloatArray, *, factorial: bool) -> FloatArray:
         assert u.mode is not None
         c = (u.mode - lo) / (hi - lo)
         return np.asarray(stats.triang.ppf(x, c, loc=lo, scale=hi - lo), dtype=np.float64)
-    assert u.mean is not None and u.sd is not None
+    assert u.mean is not None
+    assert u.sd is not None
     a, b = (lo - u.mean) / u.sd, (hi - u.mean) / u.sd
     out = stats.truncnorm.ppf(x, a, b, loc=u.mean, scale=u.sd)
     return np.clip(np.asarray(out, dtype=np.float64), lo, hi)

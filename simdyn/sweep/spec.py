@@ -349,7 +349,9 @@ def _uncertainty(r: _Reader, name: str, body: Any) -> Uncertainty:
         return Uncertainty(name, param, "discrete", min(values), max(values), values=values)
     dist = body.get("dist", "uniform")
     if dist not in DISTRIBUTIONS or dist == "discrete":
-        r.fail((*path, "dist"), f"unknown distribution {dist!r}", _choices(str(dist), DISTRIBUTIONS))
+        r.fail(
+            (*path, "dist"), f"unknown distribution {dist!r}", _choices(str(dist), DISTRIBUTIONS)
+        )
     if "range" not in body:
         r.fail(path, "missing required key 'range'", "range = [low, high]")
     low, high = r.range((*path, "range"), body["range"])

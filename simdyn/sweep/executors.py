@@ -17,6 +17,7 @@ so a sweep killed outright leaves no worker behind.
 from __future__ import annotations
 
 import ctypes
+import logging
 import signal
 import sys
 import uuid
@@ -117,10 +118,10 @@ class DaskExecutor:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=40,
+                silence_logs=logging.CRITICAL,
+                preload=["simdyn.sweep.executors"],  # dask_setup: die with this process
             )
             self.client = Client(self.cluster)
-            self.client.register_plugin(_DieWithParent())
         else:
             try:
                 self.client = Client(address, timeout=10)
@@ -155,21 +156,9 @@ class DaskExecutor:
             self.cluster.close()
 
 
-def _plugin_base() -> type:
-    try:
-        from distributed import WorkerPlugin
-    except ImportError:  # pragma: no cover - only used with dask installed
-        return object
-    return WorkerPlugin  # type: ignore[no-any-return]
-
-
-class _DieWithParent(_plugin_base()):  # type: ignore[misc]
-    """A dask worker plugin: the worker process dies with the sweep process."""
-
-    name = "simdyn-die-with-parent"
-
-    def setup(self, worker: Any) -> None:
-        die_with_parent()
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook of a ``LocalCluster`` worker: die with the sweep process."""
+    die_with_parent()
 
 
 def make_executor(

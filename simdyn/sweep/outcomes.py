@@ -41,7 +41,9 @@ def _window(
     t0, t1 = window
     inside = (times > t0) & (times < t1)
     ts = np.concatenate([[t0], times[inside], [t1]])
-    vs = np.concatenate([_at(times, values, t0)[None], values[inside], _at(times, values, t1)[None]])
+    vs = np.concatenate(
+        [_at(times, values, t0)[None], values[inside], _at(times, values, t1)[None]]
+    )
     return ts, vs
 
 

@@ -41,7 +41,7 @@ _TABLE_KEYS = ("seed", "chunk", "design", "uncertainties", "levers", "outcomes",
 _DESIGN_KEYS = ("kind", "n", "levels", "second_order")
 _UNCERTAINTY_KEYS = ("param", "range", "dist", "mode", "mean", "sd", "values", "levels")
 _LEVER_KEYS = ("param", "values", "range", "levels")
-_OUTCOME_KEYS = ("variable", "stat", "time", "window", "level", "direction", "label")
+_OUTCOME_KEYS = ("variable", "stat", "time", "window", "level", "direction", "label", "sense")
 _KEEP_KEYS = ("variables", "every")
 
 
@@ -91,6 +91,8 @@ class Outcome:
     level: float | None = None
     direction: str = "above"
     label: str = ""
+    sense: str = "max"
+    """``"max"`` if more is better (regret and the worst cases use it), else ``"min"``."""
 
 
 @dataclass(frozen=True)
@@ -418,7 +420,10 @@ def _outcome(r: _Reader, name: str, body: Any) -> Outcome:
     if direction not in ("above", "below"):
         r.fail((*path, "direction"), f"unknown direction {direction!r}", "'above' or 'below'")
     label = body.get("label", "")
-    return Outcome(name, variable, stat, time, window, level, direction, str(label))
+    sense = body.get("sense", "max")
+    if sense not in ("max", "min"):
+        r.fail((*path, "sense"), f"unknown sense {sense!r}", "'max' (more is better) or 'min'")
+    return Outcome(name, variable, stat, time, window, level, direction, str(label), sense)
 
 
 # -- typed accessors that fail with a located message -----------------------------------------

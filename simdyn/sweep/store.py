@@ -66,7 +66,9 @@ def check_store_target(out: Path, *, resume: bool) -> None:
     protected = {Path("/").resolve(), Path.home().resolve(), Path.cwd().resolve()}
     if resolved in protected or resolved in Path.cwd().resolve().parents:
         raise SimdynError(
-            "refusing to use this folder as a sweep store", file=str(out), hint="--out runs/NAME.zarr"
+            "refusing to use this folder as a sweep store",
+            file=str(out),
+            hint="--out runs/NAME.zarr",
         )
     if out.is_symlink():
         raise SimdynError("the store target is a symbolic link", file=str(out))
@@ -118,7 +120,12 @@ def _layout(plan: SweepPlan) -> dict[str, tuple[tuple[str, ...], str, Any, dict[
         names = [u.name for u in sw.uncertainties]
         out["unit"] = (("scenario", "input"), "float64", np.nan, {"inputs": names})
     for o in sw.outcomes:
-        out[o.name] = (("scenario",), "float64", np.nan, {"role": "outcome", "label": o.label})
+        out[o.name] = (
+            ("scenario",),
+            "float64",
+            np.nan,
+            {"role": "outcome", "label": o.label, "sense": o.sense},
+        )
     for g, goal in plan.scenario.goals.items():
         meta = {"role": "goal", "goal": g, "label": goal.label}
         out[f"goal_{g}_met"] = (("scenario",), "int8", -1, meta)
@@ -222,6 +229,7 @@ def _attrs(plan: SweepPlan, chunk: int) -> dict[str, Any]:
         "design": sw.design.kind,
         "design_n": sw.design.n,
         "second_order": sw.design.second_order,
+        "levels": sw.design.levels,
         "seed": sw.seed,
         "uncertainties": [u.name for u in sw.uncertainties],
         "levers": [lv.name for lv in sw.levers],
@@ -265,9 +273,7 @@ def read_table(path: Path, *, columns: list[str] | None = None) -> Iterator[dict
     """The scalar arrays (inputs, outcomes, goals), one store chunk at a time."""
     group = open_store(path)
     n, chunk = int(group.attrs["n_rows"]), int(group.attrs["chunk"])
-    names = columns or [
-        k for k, a in group.arrays() if a.metadata.dimension_names == ("scenario",)
-    ]
+    names = columns or [k for k, a in group.arrays() if a.metadata.dimension_names == ("scenario",)]
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         yield {name: np.asarray(group[name][lo:hi]) for name in names}

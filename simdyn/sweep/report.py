@@ -36,7 +36,7 @@ def _png(fig: Figure) -> str:
 
 def fan_chart(ds: xr.Dataset, variable: str) -> Figure:
     """Median and 5–95 % / 25–75 % bands of a kept series, one colour per policy."""
-    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    fig = Figure(figsize=(9, 4.2), layout="constrained")
     ax = fig.add_subplot()
     t = np.asarray(ds["keep_time"].values)
     labels = list(ds.attrs["policy_labels"])[:_MAX_POLICIES]
@@ -50,7 +50,7 @@ def fan_chart(ds: xr.Dataset, variable: str) -> Figure:
         ax.fill_between(t, q[1], q[3], color=line.get_color(), alpha=0.25, lw=0)
     ax.set_title(f"{variable}: median, 25–75 % and 5–95 % of the sample")
     ax.set_xlabel(f"time ({ds.attrs.get('time_units', 'model time')})")
-    ax.legend(fontsize=7, loc="best")
+    fig.legend(fontsize=7, loc="outside right upper")
     ax.grid(alpha=0.3)
     return fig
 
@@ -79,7 +79,7 @@ def sensitivity_bars(table: pd.DataFrame, outcome: str, method: str) -> Figure:
 
 def robustness_chart(satisficing: pd.DataFrame, outcomes: pd.DataFrame) -> Figure:
     """Satisficing share per policy, and the regret of the first outcome."""
-    fig = Figure(figsize=(7.5, 0.8 + 0.42 * len(satisficing) + 0.6), layout="constrained")
+    fig = Figure(figsize=(10, 0.8 + 0.42 * len(satisficing) + 0.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(satisficing))
     ax1.barh(y, satisficing["satisficing"], color="#4c72b0")

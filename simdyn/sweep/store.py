@@ -222,6 +222,7 @@ def _attrs(plan: SweepPlan, chunk: int) -> dict[str, Any]:
         "scenario_file": str(sw.scenario),
         "scenario_text": sw.text or "",
         "model": plan.model.name,
+        "time_units": plan.model.time_units,
         "n_rows": d.n_rows,
         "n_samples": d.n_samples,
         "n_policies": d.n_policies,

@@ -138,9 +138,10 @@ def test_sigkilled_sweep_leaves_no_worker_and_resumes(data: Path, tmp_path: Path
     time.sleep(2)
     alive = [p for p in workers if Path(f"/proc/{p}").exists()]
     assert not alive, f"worker processes left behind: {alive}"
-    resumed = subprocess.run([*cmd, "--out", str(store), "--resume", "-q", *args], check=True)
-    assert resumed.returncode == 0
-    subprocess.run([*cmd, "--out", str(tmp_path / "whole.zarr"), "-q", *args], check=True)
+    sw = load_sweep(data / "blinker_sweep.toml", overrides={"sweep.design.n": 300})
+    resumed = run_sweep(sw, store, resume=True)
+    assert resumed.chunks_run == done.size - done.sum()
+    run_sweep(sw, tmp_path / "whole.zarr", chunk=10)
     _same(tmp_path / "whole.zarr", store)
 
 

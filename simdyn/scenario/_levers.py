@@ -32,11 +32,16 @@ LEVER_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 class _Applied(Protocol):
-    name: str
-    label: str
-    param: str
-    schedule: Step | Ramp | PiecewiseLinear
-    base: float
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def param(self) -> str: ...
+    @property
+    def schedule(self) -> Step | Ramp | PiecewiseLinear: ...
+    @property
+    def base(self) -> float: ...
 
 
 def policy_constant(policy: str, field: str, lever: str | None = None) -> str:

@@ -182,9 +182,9 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         for n, p in scenario.policies.items()
         if isinstance(p, StyleChange)
     }
-    equations, levers = schedules([*applied, *steady], kinds, times, values, model)
+    equations, lever_constants = schedules([*applied, *steady], kinds, times, values, model)
     try:
-        run_model = model.replace(equations=equations, add_constants=levers)
+        run_model = model.replace(equations=equations, add_constants=lever_constants)
     except ModelError as exc:
         loc.fail(("policies",), exc.what, "rename the policy")
         raise

@@ -41,7 +41,7 @@ METHODS = ("sobol", "morris", "robustness", "prim")
 def load_results(store: str | os.PathLike[str]) -> xr.Dataset:
     """The store as an :class:`xarray.Dataset` loaded in memory (checked to be complete)."""
     open_store(store)
-    ds = xr.open_zarr(store).load()
+    ds: xr.Dataset = xr.open_zarr(store).load()
     missing = int((ds["chunk_done"].values == 0).sum())
     if missing:
         raise SimdynError(

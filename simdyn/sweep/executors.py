@@ -112,8 +112,11 @@ class DaskExecutor:
                 "dask is not installed", hint="pip install 'simdyn[dask]', or drop --workers"
             ) from None
         self.cluster: Any = None
+        self.client: Any = None
+        make_cluster: Any = LocalCluster
+        make_client: Any = Client
         if address is None:
-            self.cluster = LocalCluster(
+            self.cluster = make_cluster(
                 n_workers=n or 1,
                 threads_per_worker=1,
                 processes=True,
@@ -121,10 +124,10 @@ class DaskExecutor:
                 silence_logs=logging.CRITICAL,
                 preload=["simdyn.sweep.executors"],  # dask_setup: die with this process
             )
-            self.client = Client(self.cluster)
+            self.client = make_client(self.cluster)
         else:
             try:
-                self.client = Client(address, timeout=10)
+                self.client = make_client(address, timeout=10)
             except (OSError, TimeoutError) as exc:
                 raise SimdynError(
                     f"cannot reach the dask scheduler: {exc}",
@@ -135,8 +138,9 @@ class DaskExecutor:
     def run(
         self, fn: ChunkFn, job: Any, chunks: Sequence[int], finished: Callable[[int], None]
     ) -> None:
-        from distributed import as_completed
+        from distributed import as_completed as completed
 
+        as_completed: Any = completed
         token = uuid.uuid4().hex[:8]
         futures = [
             self.client.submit(fn, job, c, key=f"simdyn-chunk-{c}-{token}", pure=False)

@@ -20,16 +20,20 @@ __all__ = ["compute_goals", "compute_outcome", "keep_times", "kept_series"]
 
 def _series(ds: xr.Dataset, variable: str) -> tuple[FloatArray, FloatArray]:
     da = goal_series(ds, variable)
-    return np.asarray(da["time"].values, dtype=float), np.asarray(da.values, dtype=float)
+    times: FloatArray = np.asarray(da["time"].values, dtype=float)
+    values: FloatArray = np.asarray(da.values, dtype=float)
+    return times, values
 
 
 def _at(times: FloatArray, values: FloatArray, t: float) -> FloatArray:
     """``values`` ``(time, n)`` interpolated at time ``t``."""
     i = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2))
     if len(times) == 1:
-        return values[0].copy()
+        first: FloatArray = values[0].copy()
+        return first
     frac = (t - times[i]) / (times[i + 1] - times[i])
-    return values[i] + (values[i + 1] - values[i]) * frac
+    out: FloatArray = values[i] + (values[i + 1] - values[i]) * frac
+    return out
 
 
 def _window(
@@ -65,7 +69,8 @@ def compute_outcome(ds: xr.Dataset, outcome: Outcome) -> FloatArray:
         assert outcome.time is not None
         return _at(times, values, outcome.time)
     if stat == "final":
-        return values[-1].copy()
+        final: FloatArray = values[-1].copy()
+        return final
     ts, vs = _window(times, values, outcome.window)
     if stat == "mean":
         widths = np.diff(ts)[:, None]

@@ -199,7 +199,7 @@ def _plan_combo(
         else:
             name = lv.param.split(".")[1]
             policies = dict(sc.policies)
-            policies[name] = replace(policies[name], to=value)  # type: ignore[type-var]
+            policies[name] = replace(policies[name], to=value)
             sc = replace(sc, policies=policies)
     try:
         return plan_run(sc, model)
@@ -284,7 +284,9 @@ def _policy_constant(sweep: Sweep, plan: RunPlan, where: Any, match: re.Match[st
             sweep.fail(where, f"vary a point's value: policies.{pname}.points[k], k < {n}")
         name = policy_constant(pname, f"v{index}")
     else:
-        fields = ("at", "transition") if isinstance(policy, StyleChange) else ("at", "to")
+        fields: tuple[str, ...] = (
+            ("at", "transition") if isinstance(policy, StyleChange) else ("at", "to")
+        )
         fields += ("until",) if getattr(policy, "until", None) is not None else ()
         fields += ("start", "end") if hasattr(policy, "start") else ()
         if field not in fields or index is not None:

@@ -191,7 +191,7 @@ def run_sweep(
                 file=str(path),
                 hint="resume with the same scenario file and --set values, or choose another --out",
             )
-        size = int(attrs["chunk"])  # type: ignore[call-overload]
+        size = int(str(attrs["chunk"]))
     else:
         size = max(1, int(chunk or sweep.chunk))
         create_store(plan, path, size)

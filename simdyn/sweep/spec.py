@@ -449,7 +449,7 @@ class _Reader:
                 self.fail((*path, key), "unknown key", _choices(key, known))
 
     def table(self, path: KeyPath, parent: Mapping[str, Any]) -> list[tuple[str, Any]]:
-        raw = parent.get(path[-1], {})
+        raw = parent.get(str(path[-1]), {})
         if not isinstance(raw, dict):
             self.fail(path, f"must be a table, not {_kind(raw)}", f"[{dotted(path)}.NAME]")
         return list(raw.items())

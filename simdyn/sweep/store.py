@@ -259,12 +259,13 @@ def open_store(path: str | os.PathLike[str]) -> zarr.Group:
 
 def done_chunks(path: Path) -> np.ndarray:
     """The manifest: 1 for every finished chunk."""
-    return np.asarray(zarr.open_group(path, mode="r")["chunk_done"][:])
+    arr: Any = zarr.open_group(path, mode="r")["chunk_done"]
+    return np.asarray(arr[:])
 
 
 def write_chunk(path: Path, index: int, lo: int, arrays: Mapping[str, np.ndarray]) -> None:
     """Write one chunk's region of every array, then mark the chunk done."""
-    group = zarr.open_group(path, mode="r+")
+    group: Any = zarr.open_group(path, mode="r+")
     for name, values in arrays.items():
         group[name][lo : lo + len(values)] = values
     group["chunk_done"][index] = 1
@@ -272,7 +273,7 @@ def write_chunk(path: Path, index: int, lo: int, arrays: Mapping[str, np.ndarray
 
 def read_table(path: Path, *, columns: list[str] | None = None) -> Iterator[dict[str, np.ndarray]]:
     """The scalar arrays (inputs, outcomes, goals), one store chunk at a time."""
-    group = open_store(path)
+    group: Any = open_store(path)
     n, chunk = int(group.attrs["n_rows"]), int(group.attrs["chunk"])
     names = columns or [k for k, a in group.arrays() if a.metadata.dimension_names == ("scenario",)]
     for lo in range(0, n, chunk):

@@ -22,7 +22,9 @@ S13 = 0.2437
 def test_ishigami_sobol_indices_match_the_analytic_values(data: Path) -> None:
     runner = CliRunner()
     store = data / "ishigami.zarr"
-    res = runner.invoke(cli, ["sweep", str(data / "ishigami_sweep.toml"), "--out", str(store), "-q"])
+    res = runner.invoke(
+        cli, ["sweep", str(data / "ishigami_sweep.toml"), "--out", str(store), "-q"]
+    )
     assert res.exit_code == 0, res.output
     report = data / "ishigami.html"
     res = runner.invoke(cli, ["analyze", str(store), "--method", "sobol", "--out", str(report)])
@@ -85,7 +87,11 @@ sense = "min"
 
 def test_robustness_and_prim_find_the_slow_cups(tmp_path: Path) -> None:
     path = tmp_path / "teacup_sweep.toml"
-    path.write_text(TEACUP.replace('[sweep.levers.tau_scale]\nparam = "characteristic_time"\nvalues = [1]\n', ""))
+    path.write_text(
+        TEACUP.replace(
+            '[sweep.levers.tau_scale]\nparam = "characteristic_time"\nvalues = [1]\n', ""
+        )
+    )
     run_sweep(load_sweep(path), tmp_path / "t.zarr")
     ds = load_results(tmp_path / "t.zarr")
     share, table = robustness(ds)

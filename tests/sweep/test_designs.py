@@ -46,7 +46,9 @@ def test_sizes_follow_salib_and_bounds_hold(kind: str, n: int, second: bool, exp
     per = rows.unit.reshape(3, expected, 3)
     assert np.array_equal(per[0], per[2])
     # rows do not depend on how the design is cut
-    pieces = np.concatenate([d.rows(a, min(a + 11, d.n_rows)).values for a in range(0, d.n_rows, 11)])
+    pieces = np.concatenate(
+        [d.rows(a, min(a + 11, d.n_rows)).values for a in range(0, d.n_rows, 11)]
+    )
     assert np.array_equal(pieces, rows.values)
 
 
@@ -80,9 +82,11 @@ def test_distributions_stay_inside_their_ranges() -> None:
     )
     sw = Sweep("s.toml", uncertainties=us, design=Design("montecarlo", n=4000), seed=1)
     v = ExperimentDesign(sw).rows(0, 4000).values
-    assert 0 <= v[:, 0].min() and v[:, 0].max() <= 4
+    assert v[:, 0].min() >= 0
+    assert v[:, 0].max() <= 4
     assert abs(np.median(v[:, 0]) - (4 - np.sqrt(4 * 3 / 2))) < 0.1  # triangular median
-    assert 0.5 <= v[:, 1].min() and v[:, 1].max() <= 1.5
+    assert v[:, 1].min() >= 0.5
+    assert v[:, 1].max() <= 1.5
     assert set(v[:, 2]) == {1.0, 2.0, 3.0}
 
 

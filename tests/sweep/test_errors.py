@@ -34,7 +34,12 @@ def _write(data: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
-        ("[sweep.uncertainties.reset_rate]", "[sweep.uncertainties.reset_rat]", 5, "unknown constant 'reset_rat'"),
+        (
+            "[sweep.uncertainties.reset_rate]",
+            "[sweep.uncertainties.reset_rat]",
+            5,
+            "unknown constant 'reset_rat'",
+        ),
         ("range = [0.1, 0.5]", "range = [0.1, 9]", 6, "outside the bounds [0, 5] of 'reset_rate'"),
         ("n = 8", "n = 0", 4, "the design is empty"),
         ('variable = "level"', 'variable = "levle"', 8, "unknown variable 'levle'"),
@@ -65,7 +70,10 @@ def test_no_uncertainties_and_no_levers_is_an_empty_design(data: Path) -> None:
 
 def test_scheduled_constant_points_to_the_policy(data: Path) -> None:
     text = BASE.replace("[sweep.uncertainties.reset_rate]", "[sweep.uncertainties.growth]")
-    text = text.replace("[sweep.design]", '[policies.p]\nkind = "step"\nparam = "growth"\nat = 2\nto = 3\n[sweep.design]')
+    text = text.replace(
+        "[sweep.design]",
+        '[policies.p]\nkind = "step"\nparam = "growth"\nat = 2\nto = 3\n[sweep.design]',
+    )
     with pytest.raises(ScenarioError, match="'growth' is scheduled by policy 'p'"):
         run_sweep(load_sweep(_write(data, text)), data / "o.zarr")
 
@@ -105,7 +113,7 @@ def test_unsafe_targets_are_refused(data: Path) -> None:
 def test_unknown_method_and_outcome(data: Path) -> None:
     run_sweep(load_sweep(_write(data, BASE)), data / "s.zarr")
     ds = load_results(data / "s.zarr")
-    with pytest.raises(SimdynError, match="unknown analysis method 'sobl'.*did you mean 'sobol'"):
+    with pytest.raises(SimdynError, match=r"unknown analysis method 'sobl'.*did you mean 'sobol'"):
         analyze(ds, method="sobl")
     with pytest.raises(SimdynError, match="no outcome 'final'"):
         analyze(ds, outcome="final")
@@ -124,7 +132,9 @@ def test_cli_errors_are_one_line_exit_2(data: Path) -> None:
     assert res.exit_code == 2
     assert "not a sweep store" in res.output
     good = _write(data, BASE)
-    assert runner.invoke(cli, ["sweep", str(good), "--out", str(data / "g.zarr"), "-q"]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["sweep", str(good), "--out", str(data / "g.zarr"), "-q"]).exit_code == 0
+    )
     res = runner.invoke(cli, ["analyze", str(data / "g.zarr"), "--method", "prm"])
     assert res.exit_code == 2
     assert "--method: unknown analysis method 'prm'" in res.output

@@ -37,11 +37,23 @@ __all__ = [
     "NetworkError",
     "ScenarioError",
     "SimdynError",
+    # sweeps (imported on first use)
+    "Sweep",
     # running
     "TimeGrid",
     "__version__",
     "list_models",
     "load_model",
     "model_from_dict",
+    "run_sweep",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``simdyn.Sweep`` and ``simdyn.run_sweep``, imported on first use (zarr, SALib)."""
+    if name in ("Sweep", "run_sweep"):
+        from simdyn import sweep
+
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'simdyn' has no attribute {name!r}")

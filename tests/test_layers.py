@@ -22,10 +22,10 @@ LAYERS = {
     "simdyn.model": 2,
     "simdyn.simulate": 3,
     "simdyn.scenario": 4,
-    "simdyn.sweep": 4,
     "simdyn.io": 5,
     "simdyn.plot": 5,
     "simdyn.report": 5.5,
+    "simdyn.sweep": 5.5,
     "simdyn.cli": 6,
 }
 

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= runs/default
 
-.PHONY: setup run test lint typecheck unit doctest notebooks bench clean browser
+.PHONY: setup run test lint typecheck unit doctest notebooks bench bench-sweep clean browser
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ test: browser lint typecheck unit doctest notebooks
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_network.py
+
+# the sweep benchmark takes about half an hour at full size (10^6 scenarios, serial and dask)
+bench-sweep: setup
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

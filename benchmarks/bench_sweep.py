@@ -132,7 +132,7 @@ def run(engagement_quit_sensitivity, outside_market, learning_rate_per_hour, del
             "mean_quit_rate": float(ds.annual_quit_rate.values[:, 0].mean()),
             "output_3y": float(ds.output.values[36, 0])}
 
-em = Model("learning_org", function=run)
+em = Model("learningorg", function=run)
 em.uncertainties = [RealParameter("engagement_quit_sensitivity", 0.6, 2.0),
                     RealParameter("outside_market", 0.7, 1.5),
                     RealParameter("learning_rate_per_hour", 0.003, 0.008),

@@ -230,6 +230,8 @@ def validate(
                     checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
                     n = len(checked.variants)
                     summary = f" (base + {n} variant{'s' if n != 1 else ''})" if n else ""
+                    if "[sweep" in checked.text:
+                        summary += _validate_sweep(path, sets)
         except SystemExit:
             failed = True
             continue
@@ -237,6 +239,15 @@ def validate(
             click.echo(f"ok: {path}{summary}")
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _validate_sweep(path: Path, sets: Sequence[str]) -> str:
+    """Check a scenario's [sweep] table against its model; a short summary of its size."""
+    from simdyn import sweep
+    from simdyn.sweep.plan import plan_sweep
+
+    plan = plan_sweep(sweep.load_sweep(path, overrides=scenario.parse_assignments(sets)))
+    return f" (sweep of {plan.design.n_rows:,} scenarios)"
 
 
 @cli.command()

@@ -138,3 +138,15 @@ def test_cli_errors_are_one_line_exit_2(data: Path) -> None:
     res = runner.invoke(cli, ["analyze", str(data / "g.zarr"), "--method", "prm"])
     assert res.exit_code == 2
     assert "--method: unknown analysis method 'prm'" in res.output
+
+
+def test_validate_checks_the_sweep_table(data: Path) -> None:
+    runner = CliRunner()
+    good = _write(data, BASE)
+    res = runner.invoke(cli, ["validate", str(good)])
+    assert res.exit_code == 0
+    assert "sweep of 8 scenarios" in res.output
+    bad = _write(data, BASE.replace("range = [0.1, 0.5]", "range = [0.1, 9]"))
+    res = runner.invoke(cli, ["validate", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}:6: sweep.uncertainties.reset_rate.range" in res.output

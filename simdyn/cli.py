@@ -230,7 +230,7 @@ def validate(
                     checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
                     n = len(checked.variants)
                     summary = f" (base + {n} variant{'s' if n != 1 else ''})" if n else ""
-                    if "[sweep" in checked.text:
+                    if _has_sweep(path):
                         summary += _validate_sweep(path, sets)
         except SystemExit:
             failed = True
@@ -239,6 +239,13 @@ def validate(
             click.echo(f"ok: {path}{summary}")
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _has_sweep(path: Path) -> bool:
+    try:
+        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
 
 
 def _validate_sweep(path: Path, sets: Sequence[str]) -> str:

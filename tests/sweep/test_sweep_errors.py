@@ -97,7 +97,7 @@ def test_unsafe_targets_are_refused(data: Path) -> None:
     sw = load_sweep(_write(data, BASE))
     (data / "notes").mkdir()
     (data / "notes" / "keep.txt").write_text("mine")
-    with pytest.raises(SimdynError, match="not a sweep store"):
+    with pytest.raises(SimdynError, match="not written by simdyn"):
         run_sweep(sw, data / "notes")
     assert (data / "notes" / "keep.txt").read_text() == "mine"
     run_sweep(sw, data / "s.zarr")

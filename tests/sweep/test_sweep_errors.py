@@ -130,7 +130,7 @@ def test_cli_errors_are_one_line_exit_2(data: Path) -> None:
     assert f"{bad}:6: sweep.uncertainties.reset_rate.range" in res.output
     res = runner.invoke(cli, ["analyze", str(data / "nothing.zarr")])
     assert res.exit_code == 2
-    assert "not written by simdyn" in res.output
+    assert "not a sweep store" in res.output
     good = _write(data, BASE)
     assert (
         runner.invoke(cli, ["sweep", str(good), "--out", str(data / "g.zarr"), "-q"]).exit_code == 0

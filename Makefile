@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 OUT    ?= runs/default
 
-.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench clean browser xmile-conformance
+.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench bench-sweep clean browser xmile-conformance
 
 # `make run` installs only what running needs; the dev tools come with `make setup` / `make test`
 setup-run: $(RUN_STAMP)
@@ -61,6 +61,10 @@ bench: setup
 xmile-conformance: setup
 	cd tests/xmile/conformance && $(CURDIR)/$(BIN)/python run_harness.py --rule xmile -j 2 \
 		--engine "$(CURDIR)/$(BIN)/simdyn simulate {model} --csv {out_csv}"
+
+# the sweep benchmark takes about half an hour at full size (10^6 scenarios, serial and dask)
+bench-sweep: setup
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

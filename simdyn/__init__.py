@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     __version__: str
     from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
     from simdyn.simulate import TimeGrid, simulate
+    from simdyn.sweep import Sweep, run_sweep
 
 __all__ = [
     # errors
@@ -41,12 +42,15 @@ __all__ = [
     "NetworkError",
     "ScenarioError",
     "SimdynError",
+    # sweeps (imported on first use)
+    "Sweep",
     # running
     "TimeGrid",
     "__version__",
     "list_models",
     "load_model",
     "model_from_dict",
+    "run_sweep",
     "simulate",
 ]
 
@@ -59,6 +63,8 @@ _LAZY = {
     "model_from_dict": "simdyn.model",
     "TimeGrid": "simdyn.simulate",
     "simulate": "simdyn.simulate",
+    "Sweep": "simdyn.sweep",
+    "run_sweep": "simdyn.sweep",
 }
 
 

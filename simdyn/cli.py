@@ -272,6 +272,8 @@ def validate(
                     checked = scenario.validate_scenario(path, overrides=_overrides(sets, None))
                     n = len(checked.variants)
                     summary = f" (base + {n} variant{'s' if n != 1 else ''})" if n else ""
+                    if _has_sweep(path):
+                        summary += _validate_sweep(path, sets)
                 _warn_units([path], sets, strict_units)
         except SystemExit:
             failed = True
@@ -280,6 +282,22 @@ def validate(
             click.echo(f"ok: {path}{summary}")
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _has_sweep(path: Path) -> bool:
+    try:
+        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def _validate_sweep(path: Path, sets: Sequence[str]) -> str:
+    """Check a scenario's [sweep] table against its model; a short summary of its size."""
+    from simdyn import sweep
+    from simdyn.sweep.plan import plan_sweep
+
+    plan = plan_sweep(sweep.load_sweep(path, overrides=scenario.parse_assignments(sets)))
+    return f" (sweep of {plan.design.n_rows:,} scenarios)"
 
 
 @cli.command()
@@ -334,6 +352,140 @@ def export(model_file: Path, xmile_out: Path, presets: tuple[str, ...], dialect:
     with _user_errors():
         chosen = dict(p.partition("=")[::2] for p in presets)
         simdyn.load_model(str(model_file)).to_xmile(xmile_out, presets=chosen, dialect=dialect)
+
+
+class _RowProgress:
+    """A click progress bar over sweep rows: rows done, rows per second and the ETA."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.first = 0
+        self.began = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total, label="sweep", file=sys.stderr, show_eta=True, show_pos=True
+            )
+            self.bar.__enter__()
+            self.first, self.done, self.began = done, 0, time.perf_counter()
+        rate = (done - self.first) / max(time.perf_counter() - self.began, 1e-9)
+        self.bar.label = f"sweep {rate:,.0f} scenarios/s"
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command("sweep")
+@click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The zarr store to create (or to finish with --resume).",
+)
+@click.option("--workers", type=int, metavar="N", help="Run on N local dask worker processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a dask cluster (tcp://host:8786).")
+@click.option("--resume", is_flag=True, help="Finish an interrupted sweep: run the missing chunks.")
+@click.option("--chunk", type=int, metavar="K", help="Scenarios per chunk (one batch each).")
+@_set_option
+@_quiet_option
+@click.pass_context
+def sweep_command(
+    ctx: click.Context,
+    scenario_file: Path,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    chunk: int | None,
+    sets: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Run the [sweep] of SCENARIO into a zarr store (see docs/sweeps.md)."""
+    from simdyn import sweep
+
+    progress = _RowProgress(enabled=not _quiet(ctx, quiet))
+    with _user_errors():
+        if chunk is not None and chunk < 1:
+            raise SimdynError(f"--chunk must be at least 1, not {chunk}", where="--chunk")
+        spec = sweep.load_sweep(scenario_file, overrides=scenario.parse_assignments(sets))
+        try:
+            result = sweep.run_sweep(
+                spec, out, workers=workers, scheduler=scheduler, resume=resume, chunk=chunk,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            progress.close()
+    if not _quiet(ctx, quiet):
+        click.echo(
+            f"store: {result.store} ({result.n_rows:,} scenarios; {result.rows_run:,} run "
+            f"in {result.seconds:.1f} s)"
+        )
+
+
+@cli.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    metavar="M",
+    help="sobol, morris, robustness or prim (default: every method the design allows).",
+)
+@click.option("--outcome", metavar="NAME", help="Analyse only this outcome.")
+@click.option(
+    "--out",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sweep report (default: STORE-report.html beside the store).",
+)
+@click.option(
+    "--parquet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also export the experiments and outcomes table as Parquet.",
+)
+@click.option(
+    "--netcdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also export the whole store as netCDF.",
+)
+@_quiet_option
+@click.pass_context
+def analyze(
+    ctx: click.Context,
+    store: Path,
+    method: str | None,
+    outcome: str | None,
+    report_path: Path | None,
+    parquet: Path | None,
+    netcdf: Path | None,
+    quiet: bool,
+) -> None:
+    """Analyse a sweep STORE: print the tables and write the sweep report."""
+    from simdyn.sweep import analysis, export_netcdf, export_parquet
+    from simdyn.sweep.report import write_report
+
+    with _user_errors():
+        ds = analysis.load_results(store)
+        result = analysis.analyze(ds, method=method, outcome=outcome)
+        target = report_path or store.with_name(f"{store.name.removesuffix('.zarr')}-report.html")
+        path = write_report(ds, result, target)
+        if parquet is not None:
+            export_parquet(store, parquet)
+        if netcdf is not None:
+            export_netcdf(store, netcdf)
+    if not _quiet(ctx, quiet):
+        click.echo(analysis.format_analysis(result))
+        click.echo(f"report: {path}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

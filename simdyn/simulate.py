@@ -50,6 +50,7 @@ def simulate(
     chunk_size: int | None = None,
     network: Any = None,
     seed: Seed = None,
+    scenario_offset: int = 0,
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
@@ -88,6 +89,10 @@ def simulate(
     seed
         Seed for stochastic functions; each scenario draws from its own stream, so results do
         not depend on ``chunk_size``.
+    scenario_offset
+        Index of this batch's first scenario in a larger batch: scenario ``k`` draws from
+        stream ``scenario_offset + k``, so a batch cut into pieces (a sweep) draws the same
+        numbers as one batch.
     rtol, atol
         Tolerances of scipy methods.
     progress
@@ -142,7 +147,12 @@ def simulate(
     method = _method(method or model.spec.time.method or "rk4")
     p = Params.build(cm, model, params, presets)
     run = _Run(cm, model, grid, method, p, _save_names(cm, model, save))
-    ctx = {"network": ops, "teams": _teams(network, ops), "seed": _root_seed(seed)}
+    ctx = {
+        "network": ops,
+        "teams": _teams(network, ops),
+        "seed": _root_seed(seed),
+        "offset": scenario_offset,
+    }
     status = run.all(
         max(1, int(chunk_size or default_chunk_size(cm, method))), ctx, rtol, atol, progress
     )
@@ -345,13 +355,14 @@ class _Run:
     def chunk(self, lo: int, hi: int, ctx: Mapping[str, Any], rtol: float, atol: float) -> Status:
         """Integrate scenarios ``lo:hi`` and store their saved values."""
         cm, grid, root = self.cm, self.grid, ctx["seed"]
+        scenario_offset: int = ctx["offset"]
         bind_ctx = BindContext(
             n_scenarios=hi - lo,
             dim_sizes=cm.dim_sizes,
             network=ctx["network"],
             teams=ctx["teams"],
             seed=root,
-            scenarios=slice(lo, hi),
+            scenarios=slice(lo + scenario_offset, hi + scenario_offset),
         )
         with np.errstate(all="ignore"):
             bound = cm.bind(
@@ -379,7 +390,12 @@ class _Run:
                 tableau=FIXED_METHODS[self.method],
                 on_save=on_save,
                 clamp_rows=cm.nonneg_rows,
-                post_step=_after_step(bound, _event_hook(cm, bound, root, lo, hi, grid.dt)),
+                post_step=_after_step(
+                    bound,
+                    _event_hook(
+                        cm, bound, root, lo + scenario_offset, hi + scenario_offset, grid.dt
+                    ),
+                ),
             )
         return integrate_scipy(
             bound.rhs,

@@ -14,6 +14,7 @@ PAGES = [
     ROOT / "docs" / "network.md",
     ROOT / "docs" / "api-contract.md",
     ROOT / "docs" / "xmile.md",
+    ROOT / "docs" / "sweeps.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

@@ -25,11 +25,11 @@ LAYERS = {
     "simdyn.results": 2.5,
     "simdyn.simulate": 3,
     "simdyn.scenario": 4,
-    "simdyn.sweep": 4,
     "simdyn.io": 5,
     "simdyn.model_run": 5.25,
     "simdyn.plot": 5,
     "simdyn.report": 5.5,
+    "simdyn.sweep": 5.5,
     "simdyn.cli": 6,
 }
 

@@ -166,6 +166,7 @@ class Model:
         *,
         equations: Mapping[str, Equation] | None = None,
         constants: Mapping[str, Any] | None = None,
+        add_constants: Sequence[Constant] = (),
     ) -> Model:
         """A new model with some definitions changed.
 
@@ -176,6 +177,9 @@ class Model:
             auxiliaries or for flows; a dimensioned variable also takes one equation per element.
         constants
             New default values for constants.
+        add_constants
+            Constants the model does not have yet (for example the parameters of a policy's
+            schedule, so that a batch can vary them); a name already in use is an error.
 
         Examples
         --------
@@ -188,6 +192,15 @@ class Model:
         consts = dict(spec.constants)
         auxes = dict(spec.auxiliaries)
         flows = dict(spec.flows)
+        for const in add_constants:
+            if const.name in consts or const.name in auxes or const.name in flows:
+                raise ModelError(
+                    f"{const.name!r} is already defined in {spec.name!r}",
+                    where=f"constants.{const.name}",
+                )
+            if const.name in spec.stocks:
+                raise ModelError(f"{const.name!r} is a stock of {spec.name!r}", where=const.name)
+            consts[const.name] = const
         for name, value in (constants or {}).items():
             if name not in consts:
                 raise ModelError(

@@ -6,6 +6,7 @@ See ``docs/scenarios.md`` for the file format.
 from __future__ import annotations
 
 from simdyn.scenario._goals import evaluate_goals, goal_series
+from simdyn.scenario._levers import LEVER_FIELDS, policy_constant
 from simdyn.scenario._loader import DEFAULT_SCENARIO, ScenarioSet, load_scenario, parse_assignments
 from simdyn.scenario._plan import AppliedPolicy, RunPlan, plan_run
 from simdyn.scenario._run import (
@@ -32,6 +33,7 @@ from simdyn.scenario._schema import (
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "LEVER_FIELDS",
     "AppliedPolicy",
     "CustomStyle",
     "Goal",
@@ -53,6 +55,7 @@ __all__ = [
     "load_scenario",
     "parse_assignments",
     "plan_run",
+    "policy_constant",
     "run_scenario",
     "simulate_plan",
     "unit_issues",

@@ -52,7 +52,8 @@ _SCENARIO_KEYS = (
     "report",
     "start_from",
 )
-_TOP_KEYS = ("extends", *_SCENARIO_KEYS, "variants")
+# [sweep] is read by simdyn.sweep; a scenario run ignores it
+_TOP_KEYS = ("extends", *_SCENARIO_KEYS, "variants", "sweep")
 _TIME_KEYS = ("start", "stop", "dt", "method", "save_per")
 _POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("param", "at", "to", "until"),
@@ -160,6 +161,7 @@ def load_scenario(
     doc, own_text = _read(path, text=text, stack=())
     override_doc = _override_doc(overrides or {})
     variants_raw = doc.data.pop("variants", {})
+    doc.data.pop("sweep", None)
     base_doc = _merge(doc, override_doc)
     base = _build(base_doc, name=path.stem, text=own_text, source=str(path))
     variants: dict[str, Scenario] = {}

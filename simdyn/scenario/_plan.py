@@ -3,7 +3,9 @@
 Parameter values are merged in this order: the model's defaults, then the management-style
 preset (or custom style), then the scenario's ``params``. A policy turns a constant into an
 equation of ``TIME`` (``STEP``/``RAMP`` terms) through :meth:`Model.replace`; its base value
-is the merged value. A style change schedules every lever whose value changes.
+is the merged value. A style change schedules every lever whose value changes (and, so that a
+batch can give it another target style, every other scalar lever no other policy schedules).
+A schedule's numbers are constants of the planned model (:mod:`simdyn.scenario._levers`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from simdyn.errors import ScenarioError
+from simdyn.errors import ModelError, ScenarioError
 from simdyn.model import Model
 from simdyn.model.params import sum_problem
+from simdyn.scenario._levers import schedules
 from simdyn.scenario._schema import (
     CustomStyle,
     Goal,
@@ -131,6 +134,7 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
 
     applied: list[AppliedPolicy] = []
     held: list[HeldLever] = []
+    steady: list[AppliedPolicy] = []  # style levers a style change leaves where they are
     for pname, policy in scenario.policies.items():
         if isinstance(policy, StyleChange):
             new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
@@ -154,6 +158,9 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
                 _check_range(model, lever, to, loc, ("policies", pname, "to"))
                 old = values[lever]
                 if old == to:
+                    if isinstance(old, float):  # a lever of the batch: another style may move it
+                        sched = policy.lever_policy(lever, old)
+                        steady.append(AppliedPolicy(pname, policy.label, lever, sched, old))
                     continue
                 if isinstance(old, tuple) or isinstance(to, tuple):
                     loc.fail(
@@ -191,8 +198,19 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
         taken[a.param] = a.name
 
     _check_scheduled_sums(applied, values, model, loc)
-    equations = _equations(applied, values, model)
-    run_model = model.replace(equations=equations) if equations else model
+    steady = [a for a in steady if a.param not in taken]
+    kinds = {n: p.kind for n, p in scenario.policies.items()}
+    times = {
+        n: {"at": p.at, "transition": p.transition}
+        for n, p in scenario.policies.items()
+        if isinstance(p, StyleChange)
+    }
+    equations, lever_constants = schedules([*applied, *steady], kinds, times, values, model)
+    try:
+        run_model = model.replace(equations=equations, add_constants=lever_constants)
+    except ModelError as exc:
+        loc.fail(("policies",), exc.what, "rename the policy")
+        raise
     scheduled = set(equations)
     params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
     changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
@@ -484,28 +502,6 @@ def _targets(policy: Step | Ramp | PiecewiseLinear) -> list[float]:
     if isinstance(policy, PiecewiseLinear):
         return [v for _, v in policy.points]
     return [policy.to]
-
-
-def _equations(
-    applied: list[AppliedPolicy], values: Mapping[str, Value], model: Model
-) -> dict[str, Any]:
-    """New equations by constant: a text, or one text per element for an element schedule."""
-    out: dict[str, Any] = {}
-    for a in applied:
-        match = _ELEMENT.match(a.param)
-        if match is None:
-            out[a.param] = a.schedule.equation(a.base)
-            continue
-        name, element = match.group(1), match.group(2)
-        elements = tuple(model.dimensions[model.constants[name].dims[0]])
-        current = out.get(name)
-        if not isinstance(current, dict):
-            vals = values[name]
-            assert isinstance(vals, tuple)
-            current = {e: repr(float(v)) for e, v in zip(elements, vals, strict=True)}
-            out[name] = current
-        current[element] = a.schedule.equation(a.base)
-    return out
 
 
 def _check_goal(

@@ -30,7 +30,11 @@ from simdyn.model.spec import (
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pandas as pd
+    import xarray as xr
+
+    from simdyn.model.loops import Loop
 
 __all__ = ["Model", "list_models", "load_model", "model_from_dict"]
 
@@ -219,6 +223,41 @@ class Model:
                 spec, constants=consts, auxiliaries=auxes, flows=flows, presets=presets
             )
         )
+
+    # -- structure --------------------------------------------------------------------------
+    def graph(self, run: xr.Dataset | None = None, *, constants: bool = False) -> nx.DiGraph[str]:
+        """The causal graph: variables as nodes, links with their polarity.
+
+        Polarities come from the equations' syntax trees; links the structure leaves open get
+        the sign of their partial derivative along ``run`` (default: a run of the model's
+        defaults). See docs/loops.md.
+
+        Examples
+        --------
+        >>> g = load_model("teacup").graph()
+        >>> g.edges["teacup_temperature", "heat_loss_to_room"]["polarity"]
+        1
+        """
+        from simdyn.model.structure import model_graph
+
+        return model_graph(self.compile(), run, constants=constants)
+
+    def loops(
+        self, run: xr.Dataset | None = None, *, max_loops: int = 1000, max_length: int | None = None
+    ) -> list[Loop]:
+        """The feedback loops, named ones first by name, the others as ``R1``, ``B2``, ….
+
+        At most ``max_loops`` are enumerated; a model with more gets its shortest loops (and its
+        named ones). See docs/loops.md.
+
+        Examples
+        --------
+        >>> [(lp.id, lp.polarity) for lp in load_model("teacup").loops()]
+        [('B1', 'B')]
+        """
+        from simdyn.model.structure import model_loops
+
+        return model_loops(self.compile(), run, max_loops=max_loops, max_length=max_length)[0]
 
     # -- compilation ------------------------------------------------------------------------
     def check(self) -> None:

@@ -1,6 +1,7 @@
 """Analysis of runs: feedback-loop dominance (Loops that Matter) across a batch of scenarios."""
 
 from simdyn.analysis.dominance import link_scores, loop_dominance
+from simdyn.analysis.summary import loop_frame, loop_table_markdown, loops_report
 from simdyn.analysis.phases import (
     dominance_phases,
     dominance_share,
@@ -15,6 +16,9 @@ __all__ = [
     "dominance_shift_time",
     "dominant_at",
     "link_scores",
+    "loop_frame",
+    "loop_table_markdown",
+    "loops_report",
     "loop_dominance",
     "stock_relative_scores",
 ]

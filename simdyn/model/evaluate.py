@@ -218,13 +218,18 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
 
     Returns the variables and constants by name, the time of each column and the number of
     scenarios. Constants come from the run's coordinates where a scenario set them, else
-    from the model; variables must have been saved.
+    from the model; stocks and flows must have been saved, auxiliaries that were not are
+    evaluated from the others.
     """
     spec = cm.spec
     times = np.asarray(ds["time"].values, dtype=float)
     n_s = int(ds.sizes["scenario"])
     n_t = len(times)
-    missing = [v for v in cm.variables if v not in ds.data_vars]
+    missing = [
+        v
+        for v, info in cm.variables.items()
+        if v not in ds.data_vars and (info.kind != "auxiliary" or _reads_init(cm, v))
+    ]
     if missing:
         raise ModelError(
             f"the run does not hold {', '.join(repr(m) for m in missing[:5])}"
@@ -234,6 +239,8 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
         )
     cols: dict[str, FloatArray] = {}
     for name, info in cm.variables.items():
+        if name not in ds.data_vars:
+            continue
         arr = np.asarray(ds[name].transpose("time", *info.dims, "scenario").values, dtype=float)
         cols[name] = np.moveaxis(arr, 0, -2).reshape(*arr.shape[1:-1], n_t * n_s)
     for name, c in spec.constants.items():
@@ -252,7 +259,29 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
                     full[cm.elements[dims[0]].index(el)] = np.asarray(ds.coords[key].values)
                 value = np.tile(full, n_t)
         cols[name] = value
-    return cols, np.repeat(times, n_s), n_s
+    time = np.repeat(times, n_s)
+    _fill(cm, cols, time, {k: float(ds.attrs[k]) for k in ("dt", "start", "stop") if k in ds.attrs})
+    return cols, time, n_s
+
+
+def _reads_init(cm: CompiledModel, name: str) -> bool:
+    trees = equation_trees(cm.spec.auxiliaries[name].equation)
+    return any(isinstance(n, Call) and n.func.upper() == "INIT" for t in trees for n in walk(t))
+
+
+def _fill(
+    cm: CompiledModel, cols: dict[str, FloatArray], time: FloatArray, settings: dict[str, float]
+) -> None:
+    """Evaluate the auxiliaries a run did not save, in dependency order."""
+    ev = EquationEvaluator(cm)
+    todo = [v for v in cm.variables if v not in cols]
+    while todo:
+        ready = [v for v in todo if all(u in cols for u in ev.inputs(v))]
+        if not ready:
+            raise ModelError(f"cannot evaluate {todo[0]!r} from the saved values", where="run")
+        for v in ready:
+            cols[v] = ev(v, cols, time, **settings)
+            todo.remove(v)
 
 
 def partial_signs(

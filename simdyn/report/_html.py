@@ -13,6 +13,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 import simdyn
+from simdyn.analysis import loop_dominance
+from simdyn.errors import SimdynError
+from simdyn.loop_plots import plot_dominance
 from simdyn.plot import plot_comparison, plot_network, plot_timeseries
 from simdyn.scenario import ScenarioResult
 
@@ -118,11 +121,37 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
     network_plot = _network_plot(result)
     if network_plot is not None:
         plots.append(network_plot)
+    dominance_plot = _dominance_plot(result)
+    if dominance_plot is not None:
+        plots.append(dominance_plot)
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
         fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
         plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
     return plots
+
+
+def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
+    """Stacked relative loop scores (Loops that Matter) of the first runs; None if unavailable."""
+    runs = [r for r in result.runs if r.graph is None][:limit]
+    if not runs:
+        return None
+    fig = Figure(figsize=(11, 3.2 * len(runs)))
+    axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
+    for ax, r in zip(axes, runs, strict=True):
+        try:
+            dom = loop_dominance(r.dataset, r.plan.model)
+        except SimdynError:
+            return None  # a run that did not save every variable
+        named = [str(x) for x, n in zip(dom.loop.values, dom.loop_name.values, strict=True) if n]
+        plot_dominance(dom, loops=named or None, ax=ax, title=f"{r.name}: loop dominance")
+    fig.tight_layout()
+    return Plot(
+        "loop_dominance",
+        "Relative loop scores over time (Loops that Matter; reinforcing loops above zero, "
+        "balancing below, all other loops in grey): which feedback loops drive the behaviour.",
+        *_png(fig),
+    )
 
 
 def _network_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:

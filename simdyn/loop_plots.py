@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib
 import networkx as nx
 import numpy as np
 import xarray as xr
@@ -26,6 +27,7 @@ __all__ = ["draw_loop_diagram", "plot_dominance"]
 _POS = "#2166ac"  # positive links, reinforcing loops
 _NEG = "#b2182b"  # negative links, balancing loops
 _UNK = "#777777"
+plt_colors = [matplotlib.colormaps["tab20"](k) for k in range(20)]
 
 
 def draw_loop_diagram(
@@ -121,7 +123,7 @@ def plot_dominance(
     series = [rel.sel(loop=lp).values for lp in chosen]
     rest = rel.drop_sel(loop=chosen).sum("loop").values if len(chosen) < len(ids) else np.zeros_like(times)
     labels = [f"{lp} ({pol[lp]})" for lp in chosen]
-    palette = [f"C{k % 10}" for k in range(len(chosen))]
+    palette = [plt_colors[k % len(plt_colors)] for k in range(len(chosen))]
     colors = palette
     for sign in (1, -1):
         parts = [np.where(sign * s > 0, s, 0.0) for s in [*series, rest]]

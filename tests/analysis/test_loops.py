@@ -193,3 +193,48 @@ def test_capability_trap_work_harder_dominates_directive_slide():
     # work harder's share of (work harder + work smarter) during the overload, per style
     np.testing.assert_allclose(share, [0.879, 0.798, 0.669, 0.309], atol=0.01)
     assert share[0] > share[1] > share[2] > share[3]
+
+
+def test_model_doc_loop_table_is_current():
+    from pathlib import Path
+
+    from simdyn.analysis import loop_table_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "model.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- loops:begin -->\n", 1)[1].split("<!-- loops:end -->", 1)[0]
+    assert table == loop_table_markdown(simdyn.load_model("learning_org")), (
+        "run python docs/make_loop_diagram.py"
+    )
+
+
+def test_cli_loops(tmp_path):
+    from click.testing import CliRunner
+
+    from simdyn.cli import cli
+
+    res = CliRunner().invoke(cli, ["loops", "sir", "--stock", "infected"])
+    assert res.exit_code == 0, res.output
+    assert "R1" in res.output and "(stock infected)" in res.output
+    res = CliRunner().invoke(cli, ["loops", "sir", "--stock", "nosuch"])
+    assert res.exit_code == 2 and "'nosuch' is not a stock" in res.output
+    bad = tmp_path / "m.toml"
+    bad.write_text(
+        '[model]\nname = "m"\ntime_units = "day"\n[stocks.s]\ninitial = "1"\n'
+        '[loops.x]\nvariables = ["s", "t"]\n'
+    )
+    res = CliRunner().invoke(cli, ["loops", str(bad)])
+    assert res.exit_code == 2 and "loops.x.variables" in res.output and "Traceback" not in res.output
+
+
+def test_loop_diagram_and_dominance_plot(tmp_path):
+    from simdyn.loop_plots import draw_loop_diagram, plot_dominance
+
+    m = simdyn.load_model("sir")
+    dom = loop_dominance(simdyn.simulate(m))
+    out = draw_loop_diagram(
+        m.graph(), m.loops(), tmp_path / "sir.png", link_scores=dom.link_score.sel(time=10, scenario=0)
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = plot_dominance(dom)
+    labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    assert labels == {"R1 (R)", "B1 (B)", "B2 (B)", "other loops"}

@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/simdyn run --out $(OUT)
 
-# headless Chromium renders the HTML report in the browser test
+# headless Chromium renders the HTML report in the browser test; Graphviz (with its headers, for
+# pygraphviz) draws causal-loop diagrams
 browser:
 	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	(command -v dot && test -f /usr/include/graphviz/cgraph.h) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz libgraphviz-dev)
 
 lint: setup
 	$(BIN)/ruff check simdyn tests benchmarks notebooks

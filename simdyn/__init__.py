@@ -21,6 +21,10 @@ from simdyn.errors import (
 from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
 from simdyn.simulate import TimeGrid, simulate
 
+from simdyn.analysis import loop_dominance  # noqa: E402  (after simulate: it imports the model layer)
+
+
+
 try:
     __version__ = version("simdyn")
 except PackageNotFoundError:  # running from a source tree that was not installed
@@ -42,6 +46,7 @@ __all__ = [
     "__version__",
     "list_models",
     "load_model",
+    "loop_dominance",
     "model_from_dict",
     "simulate",
 ]

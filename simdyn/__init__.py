@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from simdyn.analysis import loop_dominance
 from simdyn.errors import (
     ExpressionError,
     IntegrationError,
@@ -20,10 +21,6 @@ from simdyn.errors import (
 )
 from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
 from simdyn.simulate import TimeGrid, simulate
-
-from simdyn.analysis import loop_dominance  # noqa: E402  (after simulate: it imports the model layer)
-
-
 
 try:
     __version__ = version("simdyn")

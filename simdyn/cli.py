@@ -271,7 +271,9 @@ def loops(target: str, stock: str | None, markdown: bool, show_all: bool) -> Non
         path = Path(target)
         if path.suffix == ".toml" and not _is_model_file(path):
             result = scenario.run_scenario(path)
-            runs = [(r.name, r.plan.model, r.dataset) for r in result.runs]
+            runs: list[tuple[str, simdyn.Model, Any]] = [
+                (r.name, r.plan.model, r.dataset) for r in result.runs
+            ]
         else:
             model = simdyn.load_model(target)
             runs = [(model.name, model, None if markdown else simdyn.simulate(model))]

@@ -50,7 +50,7 @@ def draw_loop_diagram(
         Link scores at one time (``link`` coordinate as from :func:`simdyn.loop_dominance`, e.g.
         ``dom.link_score.sel(time=24, scenario=0)``): line width grows with ``|score|``.
     """
-    import pygraphviz as pgv
+    import pygraphviz as pgv  # type: ignore[import-untyped]
 
     edges = {e for lp in loops for e in lp.links}
     widths: dict[tuple[str, str], float] = {}
@@ -58,11 +58,22 @@ def draw_loop_diagram(
         frm, to = link_scores["link_from"].values, link_scores["link_to"].values
         vals = np.nan_to_num(np.abs(np.asarray(link_scores.values, dtype=float)))
         top = max(float(vals.max()) if vals.size else 0.0, 1e-12)
-        widths = {(str(u), str(v)): 0.6 + 5.4 * float(x) / top for u, v, x in zip(frm, to, vals, strict=True)}
+        widths = {
+            (str(u), str(v)): 0.6 + 5.4 * float(x) / top
+            for u, v, x in zip(frm, to, vals, strict=True)
+        }
     a = pgv.AGraph(directed=True, strict=True)
     a.graph_attr.update(
-        layout="neato", overlap="false", splines="true", sep="+12", fontname="Helvetica",
-        label=title, labelloc="t", fontsize="18", outputorder="edgesfirst", dpi="110",
+        layout="neato",
+        overlap="false",
+        splines="true",
+        sep="+12",
+        fontname="Helvetica",
+        label=title,
+        labelloc="t",
+        fontsize="18",
+        outputorder="edgesfirst",
+        dpi="110",
     )
     a.node_attr.update(fontname="Helvetica", fontsize="11", style="filled", fillcolor="#f4f4f4")
     nodes = sorted({n for e in edges for n in e})
@@ -75,8 +86,15 @@ def draw_loop_diagram(
         pol = g.edges[u, v]["polarity"]
         color = {1: _POS, -1: _NEG}.get(pol, _UNK)
         a.add_edge(
-            u, v, color=color, fontcolor=color, label={1: "+", -1: "−"}.get(pol, "?"),
-            fontsize="13", penwidth=f"{widths.get((u, v), 1.2):.2f}", arrowsize="0.8", len="1.6",
+            u,
+            v,
+            color=color,
+            fontcolor=color,
+            label={1: "+", -1: "−"}.get(pol, "?"),
+            fontsize="13",
+            penwidth=f"{widths.get((u, v), 1.2):.2f}",
+            arrowsize="0.8",
+            len="1.6",
         )
     for lp in loops:
         key = f"__loop_{lp.id}"
@@ -111,7 +129,7 @@ def plot_dominance(
     times = dom["time"].values
     ids = [str(x) for x in dom["loop"].values]
     if loops is None:
-        strength = np.abs(rel).mean("time").values
+        strength = abs(rel).mean("time").values
         chosen = [ids[k] for k in np.argsort(-strength)[:top] if strength[k] > 0]
     else:
         chosen = list(loops)
@@ -121,7 +139,11 @@ def plot_dominance(
     assert isinstance(fig, Figure)
     pol = dict(zip(ids, dom["polarity"].values.tolist(), strict=True))
     series = [rel.sel(loop=lp).values for lp in chosen]
-    rest = rel.drop_sel(loop=chosen).sum("loop").values if len(chosen) < len(ids) else np.zeros_like(times)
+    rest = (
+        rel.drop_sel(loop=chosen).sum("loop").values
+        if len(chosen) < len(ids)
+        else np.zeros_like(times)
+    )
     labels = [f"{lp} ({pol[lp]})" for lp in chosen]
     palette = [plt_colors[k % len(plt_colors)] for k in range(len(chosen))]
     colors = palette
@@ -137,4 +159,3 @@ def plot_dominance(
     ax.set_title(title or f"loop dominance, scenario {scenario}")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     return fig
-

@@ -1,7 +1,6 @@
 """Analysis of runs: feedback-loop dominance (Loops that Matter) across a batch of scenarios."""
 
 from simdyn.analysis.dominance import link_scores, loop_dominance
-from simdyn.analysis.summary import loop_frame, loop_table_markdown, loops_report
 from simdyn.analysis.phases import (
     dominance_phases,
     dominance_share,
@@ -9,6 +8,7 @@ from simdyn.analysis.phases import (
     dominant_at,
     stock_relative_scores,
 )
+from simdyn.analysis.summary import loop_frame, loop_table_markdown, loops_report
 
 __all__ = [
     "dominance_phases",
@@ -16,9 +16,9 @@ __all__ = [
     "dominance_shift_time",
     "dominant_at",
     "link_scores",
+    "loop_dominance",
     "loop_frame",
     "loop_table_markdown",
     "loops_report",
-    "loop_dominance",
     "stock_relative_scores",
 ]

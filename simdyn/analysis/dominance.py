@@ -78,10 +78,15 @@ def link_scores(
         if kind == "stock":
             s = spec.stocks[z]
             shape = cur[z].shape
-            d = {f: _total(np.broadcast_to(cur[f] - prev[f], shape)) for f in (*s.inflows, *s.outflows)}
-            net = sum(d[f] for f in s.inflows) - sum(d[f] for f in s.outflows)
+            d = {
+                f: _total(np.broadcast_to(cur[f] - prev[f], shape))
+                for f in (*s.inflows, *s.outflows)
+            }
+            zero = np.zeros(shape[-1])
+            net = sum((d[f] for f in s.inflows), zero) - sum((d[f] for f in s.outflows), zero)
             scale = sum(
-                _total(np.abs(np.broadcast_to(cur[f], shape))) for f in (*s.inflows, *s.outflows)
+                (_total(np.abs(np.broadcast_to(cur[f], shape))) for f in (*s.inflows, *s.outflows)),
+                zero,
             )
             for f in inputs:
                 sign = 1.0 if f in s.inflows else -1.0
@@ -160,7 +165,7 @@ def loop_dominance(
     >>> dom.polarity.values.tolist(), float(dom.relative_score.isel(time=5, scenario=0).item())
     (['B'], -1.0)
     """
-    m = load_model(model if model is not None else str(run.attrs.get("model", "")))
+    m = model if isinstance(model, Model) else load_model(model or str(run.attrs.get("model", "")))
     cm = m.compile()
     if "node" in cm.dim_order:
         raise ModelError(
@@ -194,7 +199,11 @@ def _assemble(
     n_t = len(times)
     nan_row = np.full((1, n_s), np.nan)
     edges = list(scores)
-    ls = np.stack([np.vstack([nan_row, scores[e]]) for e in edges], axis=1) if edges else np.zeros((n_t, 0, n_s))
+    ls = (
+        np.stack([np.vstack([nan_row, scores[e]]) for e in edges], axis=1)
+        if edges
+        else np.zeros((n_t, 0, n_s))
+    )
     index = {e: i for i, e in enumerate(edges)}
     lsc = np.ones((n_t, len(loops), n_s))
     for j, lp in enumerate(loops):
@@ -215,7 +224,10 @@ def _assemble(
     ds = xr.Dataset(
         {
             "link_score": (("time", "link", "scenario"), ls),
-            "loop_score": (("time", "loop", "scenario"), lsc * np.where(np.isnan(rel), np.nan, 1.0)),
+            "loop_score": (
+                ("time", "loop", "scenario"),
+                lsc * np.where(np.isnan(rel), np.nan, 1.0),
+            ),
             "relative_score": (("time", "loop", "scenario"), rel),
             "dominant_loop": (("time", "scenario"), dominant),
             "dominant_loop_by_stock": (

@@ -65,7 +65,8 @@ def dominance_share(
         d = d.sel(time=time, method="nearest")
     loops = dom["loop"].values
     shares = xr.concat([(d == lp).mean("scenario") for lp in loops], dim="loop")
-    return shares.assign_coords(loop=loops, polarity=("loop", dom["polarity"].values))
+    out: xr.DataArray = shares.assign_coords(loop=loops, polarity=("loop", dom["polarity"].values))
+    return out
 
 
 def dominance_shift_time(
@@ -100,9 +101,8 @@ def stock_relative_scores(dom: xr.Dataset, stock: str) -> xr.DataArray:
     through the stock is active, and loops not through the stock are 0.
     """
     _dominant(dom, stock)
-    through = xr.DataArray(
-        [stock in p.split(" → ") for p in dom["path"].values], dims=("loop",)
-    )
+    through = xr.DataArray([stock in p.split(" → ") for p in dom["path"].values], dims=("loop",))
     ls = dom["loop_score"].where(through, 0.0)
-    total = np.abs(ls).sum("loop")
-    return (ls / total.where(total > 0)).fillna(0.0).where(~np.isnan(dom["loop_score"]))
+    total = abs(ls).sum("loop")
+    rel: xr.DataArray = (ls / total.where(total > 0)).fillna(0.0).where(dom["loop_score"].notnull())
+    return rel

@@ -88,7 +88,7 @@ def dominance_text(
 
 
 def loops_report(
-    runs: Sequence[tuple[str, Model, xr.Dataset | None]],
+    runs: Sequence[tuple[str, Model, xr.Dataset | None]],  # a model without a run: loops only
     *,
     stock: str | None = None,
     limit: int | None = 40,

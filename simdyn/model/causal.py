@@ -15,10 +15,11 @@ are not nodes. ``INIT(x)`` is frozen at the start, so it is no link at all.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -102,7 +103,7 @@ class _Signs:
         self.memo[name] = sign
         return sign
 
-    def of(self, node: Node) -> int:  # noqa: PLR0911, PLR0912
+    def of(self, node: Node) -> int:
         if isinstance(node, Num):
             return 1 if node.value >= 0 else -1
         if isinstance(node, Name | Subscript):
@@ -152,12 +153,16 @@ class _Signs:
             return (min(prods), max(prods))
         return None
 
-    def _call(self, node: Call) -> int:  # noqa: PLR0911
+    def _call(self, node: Call) -> int:
         upper = node.func.upper()
         args = [a for a in node.args if not _is_dimension(self.spec, a)]
         if node.func in self.spec.lookups:
             return _table_sign(self.spec.lookups[node.func].ys)
-        if upper == "LOOKUP" and isinstance(node.args[0], Name) and node.args[0].name in self.spec.lookups:
+        if (
+            upper == "LOOKUP"
+            and isinstance(node.args[0], Name)
+            and node.args[0].name in self.spec.lookups
+        ):
             return _table_sign(self.spec.lookups[node.args[0].name].ys)
         if upper in _NONNEG_VALUE:
             return 1
@@ -187,7 +192,7 @@ def _table_sign(ys: Iterable[float]) -> int:
 
 def _monotone(ys: Iterable[float]) -> int:
     ys = list(ys)
-    steps = [b - a for a, b in zip(ys, ys[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(ys)]
     if all(s >= 0 for s in steps):
         return 1
     return -1 if all(s <= 0 for s in steps) else 0
@@ -220,7 +225,7 @@ class _Polarity:
     var: str
     signs: _Signs
 
-    def of(self, node: Node) -> Sign:  # noqa: PLR0911
+    def of(self, node: Node) -> Sign:
         if isinstance(node, Num):
             return None
         if isinstance(node, Name | Subscript):
@@ -260,7 +265,7 @@ class _Polarity:
             return None
         return _mul(pa, sb) if sa == 1 else 0
 
-    def _call(self, node: Call) -> Sign:  # noqa: PLR0911, PLR0912
+    def _call(self, node: Call) -> Sign:
         upper = node.func.upper()
         spec = self.spec
         if upper == "INIT":
@@ -269,7 +274,11 @@ class _Polarity:
             return _mul(self.of(node.args[0]), _monotone(spec.lookups[node.func].ys))
         if upper == "LOOKUP":
             table = node.args[0]
-            mono = _monotone(spec.lookups[table.name].ys) if isinstance(table, Name) and table.name in spec.lookups else 0
+            mono = (
+                _monotone(spec.lookups[table.name].ys)
+                if isinstance(table, Name) and table.name in spec.lookups
+                else 0
+            )
             return _mul(self.of(node.args[1]), mono)
         args = [a for a in node.args if not _is_dimension(spec, a)]
         pols = [self.of(a) for a in args]
@@ -320,17 +329,23 @@ def causal_graph(spec: ModelSpec, *, constants: bool = False) -> nx.DiGraph[str]
     """
     g: nx.DiGraph[str] = nx.DiGraph()
     signs = _Signs(spec)
-    tables = [("stock", spec.stocks), ("flow", spec.flows), ("auxiliary", spec.auxiliaries)]
+    tables: list[tuple[str, Mapping[str, Any]]] = [
+        ("stock", spec.stocks),
+        ("flow", spec.flows),
+        ("auxiliary", spec.auxiliaries),
+    ]
     if constants:
         tables.insert(0, ("constant", spec.constants))
     for kind, table in tables:
         for name, v in table.items():
             g.add_node(name, kind=kind, units=v.units, dims=tuple(v.dims))
     for name, s in spec.stocks.items():
-        for f, pol in [*((f, 1) for f in s.inflows), *((f, -1) for f in s.outflows)]:
-            g.add_edge(f, name, polarity=pol, polarity_source="structural")
-    for name, var in [*spec.flows.items(), *spec.auxiliaries.items()]:
-        trees = equation_trees(var.equation)
+        for f, sign in [*((f, 1) for f in s.inflows), *((f, -1) for f in s.outflows)]:
+            g.add_edge(f, name, polarity=sign, polarity_source="structural")
+    equations: dict[str, Equation] = {n: f.equation for n, f in spec.flows.items()}
+    equations.update({n: a.equation for n, a in spec.auxiliaries.items()})
+    for name, eq in equations.items():
+        trees = equation_trees(eq)
         for ref in sorted(_refs(trees)):
             if ref not in g or ref == name:
                 continue
@@ -359,4 +374,3 @@ def set_numeric_polarity(g: nx.DiGraph[str], signs: Mapping[tuple[str, str], int
         if d["polarity_source"] == "undecided":
             d["polarity"] = s
             d["polarity_source"] = "numeric" if s != 0 else "undecided"
-

@@ -66,9 +66,9 @@ class EquationEvaluator:
         self.symbols = symbols
         self.lookups = {n: (f"L_{n}_x", f"L_{n}_y") for n in spec.lookups}
         self.namespace: dict[str, Any] = {"np": np, "_rt": runtime}
-        for lk in spec.lookups.values():
-            self.namespace[f"L_{lk.name}_x"] = np.asarray(lk.xs, dtype=float)
-            self.namespace[f"L_{lk.name}_y"] = np.asarray(lk.ys, dtype=float)
+        for table in spec.lookups.values():
+            self.namespace[f"L_{table.name}_x"] = np.asarray(table.xs, dtype=float)
+            self.namespace[f"L_{table.name}_y"] = np.asarray(table.ys, dtype=float)
         self._compiled: dict[str, _Compiled] = {}
         self.init_values: dict[str, FloatArray] = {}
 
@@ -102,7 +102,11 @@ class EquationEvaluator:
             }
         )
         return _Compiled(
-            tuple(codes), tuple(code_dims), self.cm.variables[name].dims, tuple(inputs), tuple(inits)
+            tuple(codes),
+            tuple(code_dims),
+            self.cm.variables[name].dims,
+            tuple(inputs),
+            tuple(inits),
         )
 
     def _replace_inits(self, node: Node, owner: str, inits: list[tuple[str, Node]]) -> Node:
@@ -149,7 +153,9 @@ class EquationEvaluator:
         """The stocks, flows and auxiliaries ``name``'s equation reads."""
         return self.compiled(name).inputs
 
-    def set_initial(self, values: Mapping[str, FloatArray], time: FloatArray, **settings: float) -> None:
+    def set_initial(
+        self, values: Mapping[str, FloatArray], time: FloatArray, **settings: float
+    ) -> None:
         """Evaluate every ``INIT(x)`` from ``values`` at the start of the run."""
         for name in [*self.cm.spec.flows, *self.cm.spec.auxiliaries]:
             for key, arg in self.compiled(name).inits:
@@ -167,9 +173,7 @@ class EquationEvaluator:
     ) -> Any:
         ns = dict(self.namespace)
         ns.update({f"v_{k}": v for k, v in values.items() if k in self.cm.variables})
-        ns.update(
-            {f"p_{k}": v for k, v in values.items() if k in self.cm.spec.constants}
-        )
+        ns.update({f"p_{k}": v for k, v in values.items() if k in self.cm.spec.constants})
         ns.update({f"c_{k}": v for k, v in self.init_values.items()})
         ns.update(
             t=time,
@@ -179,7 +183,7 @@ class EquationEvaluator:
             _STOP=settings.get("stop", 0.0),
         )
         with np.errstate(all="ignore"):
-            return eval(code, ns)  # noqa: S307 - code generated from the syntax tree only
+            return eval(code, ns)
 
     def __call__(
         self,

@@ -479,7 +479,9 @@ class _Reader:
             v = self.table(v, path)
             self.keys(v, _KEYS["loops"], path)
             if "variables" not in v:
-                raise self.fail(path, "missing key 'variables'", "list the loop's variables in order")
+                raise self.fail(
+                    path, "missing key 'variables'", "list the loop's variables in order"
+                )
             names = self.names(v["variables"], (*path, "variables"))
             if len(names) < 1 or len(set(names)) != len(names):
                 raise self.fail(
@@ -494,7 +496,9 @@ class _Reader:
                     )
             polarity = self.text(v.get("polarity", ""), (*path, "polarity"))
             if polarity not in ("", "R", "B"):
-                raise self.fail((*path, "polarity"), f"polarity must be \"R\" or \"B\", not {polarity!r}")
+                raise self.fail(
+                    (*path, "polarity"), f'polarity must be "R" or "B", not {polarity!r}'
+                )
             out[name] = LoopSpec(
                 name=name,
                 variables=names,
@@ -648,4 +652,12 @@ def _extend(doc: TomlDocument, path: Path, chain: tuple[Path, ...]) -> dict[str,
             raise reader.fail(("model", "remove"), f"{name!r} is not defined in {target!r}")
         for t in tables:
             merged[t] = {k: v for k, v in merged[t].items() if k != name}
+        # a named loop through a removed variable no longer exists
+        loops = merged.get("loops")
+        if isinstance(loops, Mapping):
+            merged["loops"] = {
+                k: v
+                for k, v in loops.items()
+                if not (isinstance(v, Mapping) and name in (v.get("variables") or ()))
+            }
     return merged

@@ -101,7 +101,7 @@ def make_loops(
     order = {n: i for i, n in enumerate(g.nodes)}
     unique = {_canonical(c, order) for c in cycles}
     named: dict[tuple[str, ...], tuple[str, str, str]] = {}
-    for ls in (spec.loops.values() if spec is not None else ()):
+    for ls in spec.loops.values() if spec is not None else ():
         for i, u in enumerate(ls.variables):
             v = ls.variables[(i + 1) % len(ls.variables)]
             if not g.has_edge(u, v):

@@ -261,7 +261,7 @@ class Model:
 
     # -- compilation ------------------------------------------------------------------------
     def check(self) -> None:
-        """Compile the model to check its equations, dimensions and dependency order.
+        """Compile the model to check its equations, dimensions, dependency order and named loops.
 
         A model with per-person variables is compiled for a two-node placeholder graph.
 
@@ -271,6 +271,11 @@ class Model:
             The first problem found, located at ``file:line``.
         """
         self.compile(("placeholder_1", "placeholder_2") if self.uses_network else None)
+        if self.spec.loops:  # named loops must be cycles of the causal graph
+            from simdyn.model.causal import causal_graph
+            from simdyn.model.loops import make_loops
+
+            make_loops(causal_graph(self.spec), [], self.spec)
 
     def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
         """The compiled form for a given node list (cached)."""

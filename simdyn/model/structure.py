@@ -66,9 +66,7 @@ def first_columns(cols: dict[str, FloatArray], n_s: int) -> dict[str, FloatArray
     return {k: v if v.shape[-1] == 1 else v[..., :n_s] for k, v in cols.items()}
 
 
-def model_graph(
-    cm: CompiledModel, run: Any = None, *, constants: bool = False
-) -> nx.DiGraph[str]:
+def model_graph(cm: CompiledModel, run: Any = None, *, constants: bool = False) -> nx.DiGraph[str]:
     """The causal graph with numeric polarities for the links the structure leaves open."""
     g = causal_graph(cm.spec, constants=constants)
     open_links = [
@@ -76,7 +74,7 @@ def model_graph(
         for u, v, d in g.edges(data=True)
         if d["polarity_source"] == "undecided" and g.nodes[v]["kind"] != "stock"
     ]
-    if not open_links or cm.dim_order and "node" in cm.dim_order:
+    if not open_links or (cm.dim_order and "node" in cm.dim_order):
         return g
     if run is not None:
         cols, time, n_s = run_columns(run, cm)

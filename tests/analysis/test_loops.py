@@ -83,12 +83,25 @@ def test_workforce_chain_loops():
         ("B", ("experts", "departures")),
         ("B", ("task_backlog", "task_completion")),
         # a hiring wave takes expert time for supervision: "growing too fast" is reinforcing
-        ("R", ("rookies", "expert_hours_on_tasks", "task_capacity", "task_completion", *hiring[:-1])),
-        ("B", ("rookies", "rookie_hours_on_tasks", "task_capacity", "task_completion", *hiring[:-1])),
+        (
+            "R",
+            ("rookies", "expert_hours_on_tasks", "task_capacity", "task_completion", *hiring[:-1]),
+        ),
         (
             "B",
-            ("rookies", "maturation", "experts", "expert_hours_on_tasks", "task_capacity")
-            + ("task_completion", *hiring[:-1]),
+            ("rookies", "rookie_hours_on_tasks", "task_capacity", "task_completion", *hiring[:-1]),
+        ),
+        (
+            "B",
+            (
+                "rookies",
+                "maturation",
+                "experts",
+                "expert_hours_on_tasks",
+                "task_capacity",
+                "task_completion",
+                *hiring[:-1],
+            ),
         ),
     }
 
@@ -97,8 +110,12 @@ def test_logistic_dominance_shifts_from_r_to_b_at_half_capacity():
     m = simdyn.model_from_dict(LOGISTIC)
     ds = simdyn.simulate(m)
     dom = loop_dominance(ds, m)
-    r_id = next(str(x) for x, p in zip(dom.loop.values, dom.polarity.values, strict=True) if p == "R")
-    b_id = next(str(x) for x, p in zip(dom.loop.values, dom.polarity.values, strict=True) if p == "B")
+    r_id = next(
+        str(x) for x, p in zip(dom.loop.values, dom.polarity.values, strict=True) if p == "R"
+    )
+    b_id = next(
+        str(x) for x, p in zip(dom.loop.values, dom.polarity.values, strict=True) if p == "B"
+    )
     phases = dominance_phases(dom)
     assert [name for _, _, name in phases] == [r_id, b_id]
     shift = float(dominance_shift_time(dom, from_loop=r_id, to_loop=b_id)[0])
@@ -158,12 +175,16 @@ def test_batch_outcomes():
     share = dominance_share(dom, 5.0, stock="infected")
     assert share.sel(loop="R1").item() == pytest.approx(2 / 3)
     shift = dominance_shift_time(dom, from_loop="R1", to_loop="B2", stock="infected")
-    assert np.isnan(shift[0]) and shift[2] < shift[1]
+    assert np.isnan(shift[0])
+    assert shift[2] < shift[1]
 
 
 def test_named_loop_that_is_not_a_cycle_is_an_error_naming_it():
     data = {**LOGISTIC, "loops": {"growth": {"variables": ["population", "fractional_growth"]}}}
-    with pytest.raises(ModelError, match=r"loops\.growth\.variables.*'population' does not depend on 'fractional_growth'"):
+    with pytest.raises(
+        ModelError,
+        match=r"loops\.growth\.variables.*'population' does not depend on 'fractional_growth'",
+    ):
         simdyn.model_from_dict(data).loops()
     with pytest.raises(ModelError, match=r"loops\.growth\.polarity"):
         simdyn.model_from_dict(
@@ -214,16 +235,20 @@ def test_cli_loops(tmp_path):
 
     res = CliRunner().invoke(cli, ["loops", "sir", "--stock", "infected"])
     assert res.exit_code == 0, res.output
-    assert "R1" in res.output and "(stock infected)" in res.output
+    assert "R1" in res.output
+    assert "(stock infected)" in res.output
     res = CliRunner().invoke(cli, ["loops", "sir", "--stock", "nosuch"])
-    assert res.exit_code == 2 and "'nosuch' is not a stock" in res.output
+    assert res.exit_code == 2
+    assert "'nosuch' is not a stock" in res.output
     bad = tmp_path / "m.toml"
     bad.write_text(
         '[model]\nname = "m"\ntime_units = "day"\n[stocks.s]\ninitial = "1"\n'
         '[loops.x]\nvariables = ["s", "t"]\n'
     )
     res = CliRunner().invoke(cli, ["loops", str(bad)])
-    assert res.exit_code == 2 and "loops.x.variables" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 2
+    assert "loops.x.variables" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_loop_diagram_and_dominance_plot(tmp_path):
@@ -232,7 +257,10 @@ def test_loop_diagram_and_dominance_plot(tmp_path):
     m = simdyn.load_model("sir")
     dom = loop_dominance(simdyn.simulate(m))
     out = draw_loop_diagram(
-        m.graph(), m.loops(), tmp_path / "sir.png", link_scores=dom.link_score.sel(time=10, scenario=0)
+        m.graph(),
+        m.loops(),
+        tmp_path / "sir.png",
+        link_scores=dom.link_score.sel(time=10, scenario=0),
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     fig = plot_dominance(dom)

@@ -172,8 +172,8 @@ def loop_dominance(
             f"loop dominance of {m.name!r} needs per-person values; it supports models without the node dimension",
             where="model",
         )
-    g = model_graph(cm, run)
     cols, time, n_s = run_columns(run, cm)
+    g = model_graph(cm, run, columns=(cols, time, n_s))
     settings = {k: float(run.attrs[k]) for k in ("dt", "start", "stop") if k in run.attrs}
     ev = EquationEvaluator(cm)
     ev.set_initial(first_columns(cols, n_s), time[:n_s], **settings)

@@ -245,14 +245,15 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
     for name, info in cm.variables.items():
         if name not in ds.data_vars:
             continue
-        arr = np.asarray(ds[name].transpose("time", *info.dims, "scenario").values, dtype=float)
+        var = ds.variables[name]  # the bare variable: transposing it skips the coordinates
+        arr = np.asarray(var.transpose("time", *info.dims, "scenario").values, dtype=float)
         cols[name] = np.moveaxis(arr, 0, -2).reshape(*arr.shape[1:-1], n_t * n_s)
     for name, c in spec.constants.items():
         dims = tuple(d for d in cm.dim_order if d in c.dims)
         shape = tuple(cm.dim_sizes[d] for d in dims)
         value = np.broadcast_to(np.asarray(c.value, dtype=float), shape).reshape(*shape, 1)
         if name in ds.coords:
-            given = np.asarray(ds.coords[name].transpose(*dims, "scenario").values, dtype=float)
+            given = np.asarray(ds.variables[name].transpose(*dims, "scenario").values, dtype=float)
             value = np.tile(given, n_t)
         else:
             elements = [k for k in ds.coords if str(k).startswith(f"{name}[")]
@@ -260,7 +261,7 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
                 full = np.broadcast_to(value, (*shape, n_s)).copy()
                 for key in elements:
                     el = str(key)[len(name) + 1 : -1]
-                    full[cm.elements[dims[0]].index(el)] = np.asarray(ds.coords[key].values)
+                    full[cm.elements[dims[0]].index(el)] = np.asarray(ds.variables[key].values)
                 value = np.tile(full, n_t)
         cols[name] = value
     time = np.repeat(times, n_s)

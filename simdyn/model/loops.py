@@ -74,20 +74,46 @@ def _enumerate(
     cycles: list[list[str]] = []
     for c in nx.simple_cycles(g, length_bound=max_length):
         cycles.append(c)
-        if len(cycles) > max_loops:
+        if len(cycles) > 50 * max_loops:
             break
     else:
-        return cycles, max_length is None
-    # too many: the longest length bound that keeps the count within max_loops
-    best: list[list[str]] = []
-    for bound in range(1, g.number_of_nodes() + 1):
+        if len(cycles) <= max_loops:
+            return cycles, max_length is None
+        # all known but too many: whole length groups, shortest first
+        cycles.sort(key=len)
+        keep = 0
+        while keep < len(cycles) and keep <= max_loops:
+            nxt = keep
+            while nxt < len(cycles) and len(cycles[nxt]) == len(cycles[keep]):
+                nxt += 1
+            if nxt > max_loops:
+                break
+            keep = nxt
+        return cycles[:keep], False
+
+    # too many: the longest length bound that keeps the count within max_loops, found by
+    # doubling and then bisecting the bound (an enumeration stops once it has too many)
+    def within(bound: int) -> list[list[str]] | None:
         found: list[list[str]] = []
         for c in nx.simple_cycles(g, length_bound=bound):
             found.append(c)
             if len(found) > max_loops:
-                return best, False
-        best = found
-    return best, False  # pragma: no cover - the first loop already returned
+                return None
+        return found
+
+    lo, lo_cycles, hi = 0, [], 1
+    while (got := within(hi)) is not None:
+        lo, lo_cycles, hi = hi, got, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        got = within(mid)
+        if got is None:
+            hi = mid
+        else:
+            lo, lo_cycles = mid, got
+    if not lo_cycles:  # even the shortest loops are more than max_loops: keep those
+        lo_cycles = list(nx.simple_cycles(g, length_bound=hi))
+    return lo_cycles, False
 
 
 def make_loops(

@@ -66,8 +66,18 @@ def first_columns(cols: dict[str, FloatArray], n_s: int) -> dict[str, FloatArray
     return {k: v if v.shape[-1] == 1 else v[..., :n_s] for k, v in cols.items()}
 
 
-def model_graph(cm: CompiledModel, run: Any = None, *, constants: bool = False) -> nx.DiGraph[str]:
-    """The causal graph with numeric polarities for the links the structure leaves open."""
+def model_graph(
+    cm: CompiledModel,
+    run: Any = None,
+    *,
+    constants: bool = False,
+    columns: tuple[dict[str, FloatArray], FloatArray, int] | None = None,
+) -> nx.DiGraph[str]:
+    """The causal graph with numeric polarities for the links the structure leaves open.
+
+    ``columns`` are ``run``'s values as :func:`~simdyn.model.evaluate.run_columns` returns
+    them, if already at hand.
+    """
     g = causal_graph(cm.spec, constants=constants)
     open_links = [
         (u, v)
@@ -77,7 +87,7 @@ def model_graph(cm: CompiledModel, run: Any = None, *, constants: bool = False) 
     if not open_links or (cm.dim_order and "node" in cm.dim_order):
         return g
     if run is not None:
-        cols, time, n_s = run_columns(run, cm)
+        cols, time, n_s = columns if columns is not None else run_columns(run, cm)
         settings = {k: float(run.attrs[k]) for k in ("dt", "start", "stop") if k in run.attrs}
     else:
         cols, time, n_s = default_columns(cm)

@@ -117,10 +117,12 @@ class EquationEvaluator:
                 inits.append((key, node.args[0]))
                 return Name(key, node.col)
             if upper in STATEFUL:
+                table = "flows" if owner in self.cm.spec.flows else "auxiliaries"
                 raise ModelError(
                     f"{owner!r} uses {upper}, whose hidden stocks a saved run does not hold",
                     file=self.cm.spec.source,
-                    where=owner,
+                    line=self.cm.spec.line_of(table, owner),
+                    where=f"{table}.{owner}",
                     hint="loop analysis supports INIT; write the smooth or delay as stocks and flows",
                 )
             args = tuple(self._replace_inits(a, owner, inits) for a in node.args)
@@ -158,7 +160,11 @@ class EquationEvaluator:
     ) -> None:
         """Evaluate every ``INIT(x)`` from ``values`` at the start of the run."""
         for name in [*self.cm.spec.flows, *self.cm.spec.auxiliaries]:
-            for key, arg in self.compiled(name).inits:
+            try:
+                inits = self.compiled(name).inits
+            except ModelError:
+                continue  # a smooth or delay; evaluating it raises the error
+            for key, arg in inits:
                 em = self._emitter({})
                 c = em.emit(arg)
                 code = compile(c.text, f"<simdyn INIT in {name}>", "eval")
@@ -303,7 +309,11 @@ def partial_signs(
     """
     out: dict[tuple[str, str], int] = {}
     for u, z in edges:
-        base = evaluator(z, cols, time, **settings)
+        try:
+            base = evaluator(z, cols, time, **settings)
+        except ModelError:  # a smooth or delay: its hidden stocks are not in the run
+            out[(u, z)] = 0
+            continue
         x = cols[u]
         h = 1e-6 * np.maximum(np.abs(x), 1e-2)
         nudged = evaluator(z, {**cols, u: x + h}, time, **settings)

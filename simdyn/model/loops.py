@@ -20,6 +20,8 @@ __all__ = ["Loop", "find_loops", "loop_polarity", "make_loops", "strongest_loops
 
 #: Loops enumerated before falling back to the shortest ones.
 MAX_LOOPS = 1000
+#: Cycles of recently seen graph structures (runs of one model share them).
+_CYCLES: dict[tuple[object, ...], tuple[list[list[str]], bool]] = {}
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,13 @@ def make_loops(
     out: list[Loop] = []
     for c in ranked:
         pol = loop_polarity(g, c)
-        counters[pol] += 1
-        auto = f"{'U' if pol == '?' else pol}{counters[pol]}"
         name, desc, documented = named.get(c, ("", "", ""))
-        out.append(Loop(name or auto, c, pol, name, desc, documented))
+        if not name:
+            counters[pol] += 1
+            name_or_id = f"{'U' if pol == '?' else pol}{counters[pol]}"
+        else:
+            name_or_id = name
+        out.append(Loop(name_or_id, c, pol, name, desc, documented))
     return out
 
 
@@ -172,7 +177,13 @@ def find_loops(
     >>> [(lp.id, lp.path()) for lp in loops], complete
     ([('R1', 'infected → infection → infected'), ('B1', 'susceptible → infection → susceptible'), ('B2', 'infected → recovery → infected')], True)
     """
-    cycles, complete = _enumerate(g, max_loops, max_length)
+    key = (tuple(g.nodes), tuple(g.edges), max_loops, max_length)
+    cached = _CYCLES.get(key)
+    if cached is None:
+        cached = _CYCLES[key] = _enumerate(g, max_loops, max_length)
+        while len(_CYCLES) > 16:
+            del _CYCLES[next(iter(_CYCLES))]
+    cycles, complete = cached
     return make_loops(g, cycles, spec), complete
 
 

@@ -131,6 +131,15 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
     return plots
 
 
+def _shown_loops(dom: xr.Dataset, others: int = 4) -> list[str]:
+    """The model's named loops and the strongest unnamed ones (by mean relative score)."""
+    ids = [str(x) for x in dom["loop"].values]
+    named = [i for i, n in zip(ids, dom["loop_name"].values, strict=True) if n]
+    strength = abs(dom["relative_score"]).mean(("time", "scenario")).values
+    unnamed = [ids[k] for k in np.argsort(-strength) if ids[k] not in named and strength[k] > 0]
+    return named + unnamed[:others]
+
+
 def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     """Stacked relative loop scores (Loops that Matter) of the first runs; None if unavailable."""
     runs = [r for r in result.runs if r.graph is None][:limit]
@@ -143,8 +152,7 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
             dom = loop_dominance(r.dataset, r.plan.model)
         except SimdynError:
             return None  # a run that did not save every variable
-        named = [str(x) for x, n in zip(dom.loop.values, dom.loop_name.values, strict=True) if n]
-        plot_dominance(dom, loops=named or None, ax=ax, title=f"{r.name}: loop dominance")
+        plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
     fig.tight_layout()
     return Plot(
         "loop_dominance",

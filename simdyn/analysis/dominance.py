@@ -204,11 +204,7 @@ def _assemble(
         if edges
         else np.zeros((n_t, 0, n_s))
     )
-    index = {e: i for i, e in enumerate(edges)}
-    lsc = np.ones((n_t, len(loops), n_s))
-    for j, lp in enumerate(loops):
-        for e in lp.links:
-            lsc[:, j, :] *= ls[:, index[e], :] if e in index else 0.0
+    lsc = _loop_scores(ls, edges, loops)
     total = np.abs(lsc).sum(axis=1, keepdims=True)
     with np.errstate(all="ignore"):
         rel = np.where(total > 0, lsc / np.where(total > 0, total, 1.0), 0.0)
@@ -255,6 +251,32 @@ def _assemble(
         if c not in ds.coords and run.coords[c].dims == ("scenario",):
             ds.coords[c] = run.coords[c]
     return ds
+
+
+def _loop_scores(ls: FloatArray, edges: list[tuple[str, str]], loops: list[Loop]) -> FloatArray:
+    """Products of link scores along each loop, ``(time, loop, scenario)``.
+
+    Computed as sums of logarithms through the loop-by-link incidence matrix (one ``einsum``),
+    with the signs and zeros counted the same way.
+    """
+    index = {e: i for i, e in enumerate(edges)}
+    incidence = np.zeros((len(loops), len(edges)))
+    missing = np.zeros(len(loops), dtype=bool)  # a link without a score (e.g. from a constant)
+    for j, lp in enumerate(loops):
+        for e in lp.links:
+            if e in index:
+                incidence[j, index[e]] = 1.0
+            else:
+                missing[j] = True
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(ls != 0, np.log(np.abs(ls)), 0.0)
+    logs = np.matmul(incidence, np.nan_to_num(mag, nan=0.0))
+    negatives = np.matmul(incidence, (ls < 0).astype(float))
+    zeros = np.matmul(incidence, (ls == 0).astype(float))
+    sign = 1.0 - 2.0 * (np.rint(negatives) % 2)
+    out = np.where((zeros > 0) | missing[None, :, None], 0.0, sign * np.exp(logs))
+    nans = np.matmul(incidence, np.isnan(ls).astype(float))
+    return np.asarray(np.where(nans > 0, np.nan, out), dtype=float)
 
 
 def _argmax_names(values: FloatArray, ids: FloatArray) -> FloatArray:

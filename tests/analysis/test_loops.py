@@ -121,7 +121,7 @@ def test_logistic_dominance_shifts_from_r_to_b_at_half_capacity():
     shift = float(dominance_shift_time(dom, from_loop=r_id, to_loop=b_id)[0])
     # the score at a saved time describes the step that ends there, with the other inputs at
     # the step's start: the shift shows one save interval after the simulated crossing
-    crossed = float(ds.time[(ds.population.isel(scenario=0) >= 500).argmax()])
+    crossed = float(ds.time[(ds.population.isel(scenario=0) >= 500).argmax("time")])
     assert shift - crossed == pytest.approx(0.25)
     analytic = math.log((1000 - 10) / 10) / 0.3  # population = K/2 at t = 15.317
     assert 0 < shift - analytic <= 2 * 0.25
@@ -134,9 +134,9 @@ def test_sir_infection_loop_dominates_infected_until_the_peak():
     assert [name for _, _, name in phases] == ["R1", "B2"]
     # infections peak where R_eff = 1, i.e. susceptible = population / (contact_rate * recovery_time)
     s = ds.susceptible.isel(scenario=0)
-    peak = float(ds.time[(s <= 1000 / (0.5 * 5)).argmax()])
+    peak = float(ds.time[(s <= 1000 / (0.5 * 5)).argmax("time")])
     assert phases[1][0] - peak == pytest.approx(0.25)  # one save interval, as for logistic
-    saved_peak = float(ds.time[ds.infected.isel(scenario=0).argmax()])
+    saved_peak = float(ds.time[ds.infected.isel(scenario=0).argmax("time")])
     assert 0 < phases[1][0] - saved_peak <= 2 * 0.25
 
 

@@ -149,15 +149,16 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, runs, strict=True):
         try:
-            dom = loop_dominance(r.dataset, r.plan.model)
+            dom = loop_dominance(r.dataset, r.plan.model, discover=False)
         except SimdynError:
             return None  # a run that did not save every variable
         plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
     fig.tight_layout()
     return Plot(
         "loop_dominance",
-        "Relative loop scores over time (Loops that Matter; reinforcing loops above zero, "
-        "balancing below, all other loops in grey): which feedback loops drive the behaviour.",
+        "Relative loop scores over time (Loops that Matter, docs/loops.md): the model's named "
+        "loops and the strongest others; reinforcing loops above zero, balancing below, the "
+        "remaining loops in grey. Which feedback loops drive the behaviour.",
         *_png(fig),
     )
 

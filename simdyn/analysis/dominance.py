@@ -184,7 +184,11 @@ def loop_dominance(
             extra = _discover(g, scores, discovery_scenarios)
             found = make_loops(g, [lp.variables for lp in found] + list(extra), cm.spec)
         loops = found
-    return _assemble(g, cm.spec.stocks, list(loops), scores, run, n_s)
+    else:
+        complete = True  # the caller chose the loops
+    dom = _assemble(g, cm.spec.stocks, list(loops), scores, run, n_s)
+    dom.attrs["loops_complete"] = int(complete)
+    return dom
 
 
 def _assemble(

@@ -99,12 +99,43 @@ def loops_report(
 
     parts: list[str] = []
     for name, model, ds in runs:
-        found, complete = model_loops(model.compile(), ds)
         parts.append(f"== {name}: model {model.name}")
+        if ds is None:
+            found, complete = model_loops(model.compile(), ds)
+            parts.append(loops_text(found, complete, limit=limit or len(found)))
+            continue
+        dom = loop_dominance(ds, model)
+        found = dominance_loops(dom)
+        complete = bool(dom.attrs.get("loops_complete", 1))
         parts.append(loops_text(found, complete, limit=limit or len(found)))
-        if ds is not None:
-            dom = loop_dominance(ds, model)
-            labels = [f"scenario {k}" for k in range(dom.sizes["scenario"])]
-            parts.append("dominant loop over time")
-            parts.append(dominance_text(dom, labels, stock=stock))
+        labels = [f"scenario {k}" for k in range(dom.sizes["scenario"])]
+        parts.append("dominant loop over time")
+        parts.append(dominance_text(dom, labels, stock=stock))
+        shown = {p[2] for j in range(len(labels)) for p in dominance_phases(dom, j, stock=stock)}
+        listed = {lp.id for lp in ([lp for lp in found if lp.name] + found)[: limit or len(found)]}
+        extra = [lp for lp in found if lp.id in shown and lp.id not in listed and not lp.name]
+        if extra:
+            parts.append("loops in these phases")
+            parts += [f"{lp.id:<24} {lp.polarity:>3} {lp.length:>3}  {lp.path()}" for lp in extra]
     return "\n".join(parts)
+
+
+def dominance_loops(dom: xr.Dataset) -> list[Loop]:
+    """The loops a dominance Dataset describes, rebuilt from its loop coordinates."""
+    return [
+        Loop(
+            id=str(i),
+            variables=tuple(str(p).split(" → ")[:-1]),
+            polarity=str(pol),
+            name=str(n),
+            description=str(d),
+        )
+        for i, pol, n, d, p in zip(
+            dom["loop"].values,
+            dom["polarity"].values,
+            dom["loop_name"].values,
+            dom["description"].values,
+            dom["path"].values,
+            strict=True,
+        )
+    ]

@@ -266,3 +266,20 @@ def test_loop_diagram_and_dominance_plot(tmp_path):
     fig = plot_dominance(dom)
     labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
     assert labels == {"R1 (R)", "B1 (B)", "B2 (B)", "other loops"}
+
+
+def test_validate_checks_named_loops(tmp_path):
+    from click.testing import CliRunner
+
+    from simdyn.cli import cli
+
+    bad = tmp_path / "m.toml"
+    bad.write_text(
+        '[model]\nname = "m"\ntime_units = "day"\n[stocks.s]\ninitial = "1"\noutflows = ["f"]\n'
+        '[flows.f]\nequation = "0.1"\n[loops.drain]\nvariables = ["s", "f"]\n'
+    )
+    res = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert res.exit_code == 2
+    assert (
+        "m.toml:10: loops.drain.variables: loop 'drain': 'f' does not depend on 's'" in res.output
+    )

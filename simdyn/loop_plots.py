@@ -1,9 +1,9 @@
 """Pictures of feedback: a signed causal-loop diagram (Graphviz) and a loop-dominance plot.
 
 The diagram is laid out by Graphviz's ``neato`` through pygraphviz: force-directed placement
-with edge routing around nodes (``splines``) and no overlapping labels, which stays readable
-for the few dozen variables of a model's main loops where networkx's layouts draw edges through
-nodes. Each loop gets a label node (``R1``, ``B2`` or its name) tied to its variables by
+with node overlap removed and curved links (so a stock's link to its flow and back stay two
+arrows), which stays readable for the few dozen variables of a model's main loops, where
+networkx's layouts pile labels and edges onto each other. Each loop gets a label node (``R1``, ``B2`` or its name) tied to its variables by
 invisible springs, so the label sits inside its loop. The dominance plot stacks relative loop
 scores over time, reinforcing loops above zero and balancing loops below (as Stella does).
 """
@@ -66,7 +66,7 @@ def draw_loop_diagram(
     a.graph_attr.update(
         layout="neato",
         overlap="false",
-        splines="true",
+        splines="curved",
         sep="+12",
         fontname="Helvetica",
         label=title,
@@ -102,7 +102,7 @@ def draw_loop_diagram(
         label = lp.id if not lp.name else f"{lp.polarity}: {lp.name.replace('_', ' ')}"
         a.add_node(key, label=label, shape="plaintext", style="", fontcolor=color, fontsize="12")
         for n in lp.variables:
-            a.add_edge(key, n, style="invis", len="2.0", weight="0.5")
+            a.add_edge(key, n, style="invis", len="0.9", weight="2")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

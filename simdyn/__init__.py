@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from simdyn.analysis import loop_dominance
 from simdyn.errors import (
     ExpressionError,
     IntegrationError,
@@ -42,6 +43,7 @@ __all__ = [
     "__version__",
     "list_models",
     "load_model",
+    "loop_dominance",
     "model_from_dict",
     "simulate",
 ]

@@ -9,7 +9,12 @@ import matplotlib
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", ROOT / "docs" / "network.md", ROOT / "docs" / "api-contract.md"]
+PAGES = [
+    ROOT / "README.md",
+    ROOT / "docs" / "network.md",
+    ROOT / "docs" / "api-contract.md",
+    ROOT / "docs" / "loops.md",
+]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

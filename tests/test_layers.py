@@ -25,8 +25,10 @@ LAYERS = {
     "simdyn.simulate": 3,
     "simdyn.scenario": 4,
     "simdyn.sweep": 4,
+    "simdyn.analysis": 4,
     "simdyn.io": 5,
     "simdyn.plot": 5,
+    "simdyn.loop_plots": 5,
     "simdyn.report": 5.5,
     "simdyn.cli": 6,
 }

@@ -22,8 +22,8 @@ from simdyn.errors import ModelError
 from simdyn.expr import STATEFUL, BinOp, Call, If, Name, Node, Subscript, UnaryOp, walk
 from simdyn.model import runtime
 from simdyn.model.causal import equation_trees
-from simdyn.model.emit.numpy_expr import Code, Emitter, Symbol
 from simdyn.model.compile import CompiledModel
+from simdyn.model.emit.numpy_expr import Code, Emitter, Symbol
 
 __all__ = ["EquationEvaluator"]
 

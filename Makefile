@@ -28,12 +28,16 @@ $(STAMP): pyproject.toml
 run: setup-run
 	$(BIN)/simdyn run --out $(OUT)
 
-# headless Chromium renders the HTML report in the browser test; without it, installing it
-# needs root (apt-get), so say so before doing it
+# headless Chromium renders the HTML report in the browser test; Graphviz (with its headers, for
+# pygraphviz) draws causal-loop diagrams; without them, installing them needs root (apt-get), so
+# say so before doing it
 browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
 	  echo "make test: installing headless Chromium with apt-get (needs root) for the report test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@{ command -v dot >/dev/null && test -f /usr/include/graphviz/cgraph.h; } || { \
+	  echo "make test: installing Graphviz with apt-get (needs root) for the loop diagrams"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz libgraphviz-dev; }
 
 lint: setup
 	$(BIN)/ruff check simdyn tests benchmarks notebooks

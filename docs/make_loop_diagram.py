@@ -1,102 +1,42 @@
-"""Draw the main feedback structure of learning_org from its dependency graph.
+"""Regenerate docs/model.md's loop table and the learning_org causal-loop diagram.
 
-Run ``python docs/make_loop_diagram.py``; writes ``docs/img/learning_org_loops.png``. An arrow
-A -> B means B's equation (or, for a stock, one of its flows) depends on A, possibly through
-auxiliaries that are not drawn.
+Run ``python docs/make_loop_diagram.py``. The table (between ``<!-- loops:begin -->`` and
+``<!-- loops:end -->``) comes from the model file's ``[loops.*]``; the diagram draws those loops
+from the model's causal graph with link widths by link score at month 9 of the directive
+organisation's demand shock (+20 % from month 6 to 30), when the work-harder loop is strongest.
 """
 
-import re
-import tomllib
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import networkx as nx
+import simdyn
+from simdyn.analysis import loop_dominance, loop_table_markdown
+from simdyn.loop_plots import draw_loop_diagram
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "simdyn" / "models" / "learning_org.toml"
-OUT = ROOT / "docs" / "img" / "learning_org_loops.png"
-
-KEY = [
-    "pressure_to_work",
-    "pressure_to_improve",
-    "performance_goal",
-    "output",
-    "work_hours",
-    "total_hours",
-    "fatigue",
-    "engagement",
-    "autonomy",
-    "quits",
-    "novices",
-    "skill_stock",
-    "unapplied_knowledge",
-    "routines",
-    "attractiveness",
-    "development_hours_delivered",
-]
+DOC = ROOT / "docs" / "model.md"
+IMAGE = ROOT / "docs" / "img" / "learning_org_loops.png"
+BEGIN, END = "<!-- loops:begin -->", "<!-- loops:end -->"
 
 
-def dependency_graph(spec):
-    g = nx.DiGraph()
-    names = set(spec["stocks"]) | set(spec["flows"]) | set(spec["auxiliaries"])
-    for table in ("flows", "auxiliaries"):
-        for name, v in spec[table].items():
-            for tok in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", v["equation"])):
-                if tok in names and tok != name:
-                    g.add_edge(tok, name)
-    for name, v in spec["stocks"].items():
-        for f in v["inflows"] + v["outflows"]:
-            g.add_edge(f, name)
-    return g
-
-
-def contract(g, keep):
-    """Edges between kept nodes through paths of non-kept nodes."""
-    h = nx.DiGraph()
-    h.add_nodes_from(keep)
-    for src in keep:
-        stack, seen = list(g.successors(src)), set()
-        while stack:
-            n = stack.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            if n in keep:
-                if n != src:
-                    h.add_edge(src, n)
-            else:
-                stack.extend(g.successors(n))
-    return h
-
-
-def main():
-    spec = tomllib.loads(MODEL.read_text())
-    g = dependency_graph(spec)
-    g.add_edge("novices_1", "novices")
-    h = contract(g, set(KEY))
-    pos = nx.circular_layout(KEY)
-    fig, ax = plt.subplots(figsize=(11, 11))
-    nx.draw_networkx_nodes(h, pos, node_size=2600, node_color="#dde8f5", ax=ax)
-    nx.draw_networkx_labels(h, pos, labels={n: n.replace("_", "\n") for n in h}, font_size=8, ax=ax)
-    nx.draw_networkx_edges(
-        h,
-        pos,
-        arrowsize=12,
-        node_size=2600,
-        width=0.8,
-        edge_color="#555555",
-        connectionstyle="arc3,rad=0.08",
-        ax=ax,
+def main() -> None:
+    model = simdyn.load_model("learning_org")
+    text = DOC.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{BEGIN}\n{loop_table_markdown(model)}{END}{tail}", encoding="utf-8")
+    shock = model.replace(equations={"demand_multiplier": "1 + 0.2 * (STEP(1, 6) - STEP(1, 30))"})
+    ds = simdyn.simulate(shock, presets={"style": "directive"}, stop=60)
+    dom = loop_dominance(ds, shock, discover=False)
+    named = [lp for lp in shock.loops(ds) if lp.name]
+    draw_loop_diagram(
+        shock.graph(ds),
+        named,
+        IMAGE,
+        link_scores=dom.link_score.sel(time=9, scenario=0),
+        title="learning_org: the named feedback loops (link width: |link score| at month 9, "
+        "directive, demand shock)",
     )
-    ax.set_title("learning_org: dependencies among the main loop variables")
-    ax.axis("off")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(OUT, dpi=110, bbox_inches="tight")
-    cycles = sum(1 for _ in nx.simple_cycles(h))
-    print(f"wrote {OUT} ({h.number_of_edges()} edges, {cycles} cycles)")
+    print(f"wrote {DOC} and {IMAGE}")
 
 
 if __name__ == "__main__":

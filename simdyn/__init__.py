@@ -16,6 +16,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from simdyn.analysis import loop_dominance
 from simdyn.errors import (
     ExpressionError,
     IntegrationError,
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     "list_models",
     "load_model",
+    "loop_dominance",
     "model_from_dict",
     "run_sweep",
     "simulate",

@@ -488,6 +488,35 @@ def analyze(
         click.echo(f"report: {path}")
 
 
+@cli.command()
+@click.argument("target", metavar="MODEL|SCENARIO")
+@click.option("--stock", metavar="NAME", help="Dominance among the loops through this stock.")
+@click.option("--markdown", is_flag=True, help="Print the named loops as a Markdown table.")
+@click.option("--all", "show_all", is_flag=True, help="List every loop found, not the first 40.")
+def loops(target: str, stock: str | None, markdown: bool, show_all: bool) -> None:
+    """Print the feedback loops of MODEL (or of SCENARIO's model) and when each dominates.
+
+    MODEL is a built-in name or a model file (run with its defaults); a scenario file is run
+    with its variants. Dominance is computed by the Loops that Matter method (docs/loops.md).
+    """
+    from simdyn import analysis
+
+    with _user_errors():
+        path = Path(target)
+        if path.suffix == ".toml" and not _is_model_file(path):
+            result = scenario.run_scenario(path)
+            runs: list[tuple[str, simdyn.Model, Any]] = [
+                (r.name, r.plan.model, r.dataset) for r in result.runs
+            ]
+        else:
+            model = simdyn.load_model(target)
+            runs = [(model.name, model, None if markdown else simdyn.simulate(model))]
+        if markdown:
+            click.echo(analysis.loop_table_markdown(runs[0][1]), nl=False)
+            return
+        click.echo(analysis.loops_report(runs, stock=stock, limit=None if show_all else 40))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``simdyn`` console script."""
     command: Callable[..., Any] = cli

@@ -15,6 +15,7 @@ PAGES = [
     ROOT / "docs" / "api-contract.md",
     ROOT / "docs" / "xmile.md",
     ROOT / "docs" / "sweeps.md",
+    ROOT / "docs" / "loops.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

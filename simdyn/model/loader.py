@@ -24,6 +24,7 @@ from simdyn.model.spec import (
     Event,
     Flow,
     Lookup,
+    LoopSpec,
     ModelSpec,
     Preset,
     Stock,
@@ -55,6 +56,7 @@ _TOP = (
     "lookups",
     "presets",
     "events",
+    "loops",
 )
 _COMMON = ("units", "doc", "source", "dims")
 _KEYS = {
@@ -67,6 +69,7 @@ _KEYS = {
     "lookups": ("points", "units", "input_units", "doc", "source"),
     "preset": ("values", "doc", "source"),
     "events": ("hazard", "reset", "dims", "doc", "source"),
+    "loops": ("variables", "polarity", "description", "source"),
 }
 
 
@@ -159,6 +162,7 @@ class _Reader:
             n: self.read_event(n, v, dims, stocks)
             for n, v in self.items(top, "events", seen).items()
         }
+        loops = self.read_loops(self.table(top.get("loops", {}), ("loops",)), stocks, flows, auxes)
 
         for i, out in enumerate(key_outputs):
             if out not in stocks and out not in flows and out not in auxes:
@@ -190,6 +194,7 @@ class _Reader:
             lookups=lookups,
             presets=presets,
             events=events,
+            loops=loops,
             source=self.file,
             lines=dict(self.doc.lines) if self.doc is not None else {},
         )
@@ -477,6 +482,48 @@ class _Reader:
             source=self.text(v.get("source", ""), (*path, "source")),
         )
 
+    def read_loops(
+        self, table: Mapping[str, Any], *variables: Mapping[str, Any]
+    ) -> dict[str, LoopSpec]:
+        """``[loops.NAME]``: a named feedback loop, its variables in causal order."""
+        known = {n for t in variables for n in t}
+        out: dict[str, LoopSpec] = {}
+        for name, v in table.items():
+            path = ("loops", name)
+            if not _NAME.match(name):
+                raise self.fail(path, f"{name!r} is not a valid name", "use letters, digits and _")
+            v = self.table(v, path)
+            self.keys(v, _KEYS["loops"], path)
+            if "variables" not in v:
+                raise self.fail(
+                    path, "missing key 'variables'", "list the loop's variables in order"
+                )
+            names = self.names(v["variables"], (*path, "variables"))
+            if len(names) < 1 or len(set(names)) != len(names):
+                raise self.fail(
+                    (*path, "variables"), "must list the loop's variables once each, in order"
+                )
+            for n in names:
+                if n not in known:
+                    raise self.fail(
+                        (*path, "variables"),
+                        f"{n!r} is not a stock, flow or auxiliary",
+                        did_you_mean(n, known),
+                    )
+            polarity = self.text(v.get("polarity", ""), (*path, "polarity"))
+            if polarity not in ("", "R", "B"):
+                raise self.fail(
+                    (*path, "polarity"), f'polarity must be "R" or "B", not {polarity!r}'
+                )
+            out[name] = LoopSpec(
+                name=name,
+                variables=names,
+                polarity=polarity,
+                description=self.text(v.get("description", ""), (*path, "description")),
+                source=self.text(v.get("source", ""), (*path, "source")),
+            )
+        return out
+
     def read_presets(
         self, table: Mapping[str, Any], constants: Mapping[str, Constant]
     ) -> dict[str, dict[str, Preset]]:
@@ -622,4 +669,12 @@ def _extend(
             raise reader.fail(("model", "remove"), f"{name!r} is not defined in {target!r}")
         for t in tables:
             merged[t] = {k: v for k, v in merged[t].items() if k != name}
+        # a named loop through a removed variable no longer exists
+        loops = merged.get("loops")
+        if isinstance(loops, Mapping):
+            merged["loops"] = {
+                k: v
+                for k, v in loops.items()
+                if not (isinstance(v, Mapping) and name in (v.get("variables") or ()))
+            }
     return merged

@@ -32,7 +32,11 @@ from simdyn.model.units import UnitIssue, check_units
 from simdyn.model.xmile_xml import XMILE_SUFFIXES
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pandas as pd
+    import xarray as xr
+
+    from simdyn.model.loops import Loop
 
 __all__ = ["Model", "list_models", "load_model", "model_from_dict"]
 
@@ -267,9 +271,45 @@ class Model:
 
         return write_xmile(self.spec, path, presets, dialect)
 
+    # -- structure --------------------------------------------------------------------------
+    def graph(self, run: xr.Dataset | None = None, *, constants: bool = False) -> nx.DiGraph[str]:
+        """The causal graph: variables as nodes, links with their polarity.
+
+        Polarities come from the equations' syntax trees; links the structure leaves open get
+        the sign of their partial derivative along ``run`` (default: a run of the model's
+        defaults). See docs/loops.md.
+
+        Examples
+        --------
+        >>> g = load_model("teacup").graph()
+        >>> g.edges["teacup_temperature", "heat_loss_to_room"]["polarity"]
+        1
+        """
+        from simdyn.model.structure import model_graph
+
+        return model_graph(self.compile(), run, constants=constants)
+
+    def loops(
+        self, run: xr.Dataset | None = None, *, max_loops: int = 1000, max_length: int | None = None
+    ) -> list[Loop]:
+        """The feedback loops, named ones first by name, the others as ``R1``, ``B2``, ….
+
+        At most ``max_loops`` are enumerated; a model with more gets its shortest loops (and its
+        named ones). See docs/loops.md.
+
+        Examples
+        --------
+        >>> [(lp.id, lp.polarity) for lp in load_model("teacup").loops()]
+        [('B1', 'B')]
+        """
+        from simdyn.model.structure import model_loops
+
+        return model_loops(self.compile(), run, max_loops=max_loops, max_length=max_length)[0]
+
     # -- compilation ------------------------------------------------------------------------
     def check(self, *, strict_units: bool = False) -> list[UnitIssue]:
-        """Compile the model to check its equations, dimensions and dependency order; check units.
+        """Compile the model to check its equations, dimensions, dependency order and named loops;
+        check units.
 
         A model with per-person variables is compiled for a two-node placeholder graph.
 
@@ -290,6 +330,11 @@ class Model:
             The first problem found, located at ``file:line``.
         """
         self.compile(("placeholder_1", "placeholder_2") if self.uses_network else None)
+        if self.spec.loops:  # named loops must be cycles of the causal graph
+            from simdyn.model.causal import causal_graph
+            from simdyn.model.loops import make_loops
+
+            make_loops(causal_graph(self.spec), [], self.spec)
         issues = self.unit_issues()
         if strict_units and issues:
             raise issues[0].error()

@@ -17,6 +17,7 @@ __all__ = [
     "Event",
     "Flow",
     "Lookup",
+    "LoopSpec",
     "ModelSpec",
     "Preset",
     "Stock",
@@ -139,6 +140,21 @@ class Preset:
 
 
 @dataclass(frozen=True)
+class LoopSpec:
+    """A feedback loop named in the model file: its variables in causal order.
+
+    ``polarity`` is the documented type (``"R"`` reinforcing, ``"B"`` balancing, or ``""``);
+    the loop analysis checks it against the structure.
+    """
+
+    name: str
+    variables: tuple[str, ...]
+    polarity: str = ""
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A whole model as data. ``lines`` maps key paths of the source file to line numbers."""
 
@@ -155,6 +171,7 @@ class ModelSpec:
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     presets: Mapping[str, Mapping[str, Preset]] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
+    loops: Mapping[str, LoopSpec] = field(default_factory=dict)
     source: str | None = None
     #: Names as written in the source file (XMILE), by identifier; reports use them.
     labels: Mapping[str, str] = field(default_factory=dict, compare=False)

@@ -16,6 +16,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 import simdyn
+from simdyn.analysis import loop_dominance
+from simdyn.errors import SimdynError
+from simdyn.loop_plots import plot_dominance
 from simdyn.plot import plot_comparison, plot_network, plot_timeseries
 from simdyn.report._costs import cost_benefit, value_per_unit
 from simdyn.scenario import ScenarioResult, StyleChange
@@ -151,11 +154,46 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
     network_plot = _network_plot(result)
     if network_plot is not None:
         plots.append(network_plot)
+    dominance_plot = _dominance_plot(result)
+    if dominance_plot is not None:
+        plots.append(dominance_plot)
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
         fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
         plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
     return plots
+
+
+def _shown_loops(dom: xr.Dataset, others: int = 4) -> list[str]:
+    """The model's named loops and the strongest unnamed ones (by mean relative score)."""
+    ids = [str(x) for x in dom["loop"].values]
+    named = [i for i, n in zip(ids, dom["loop_name"].values, strict=True) if n]
+    strength = abs(dom["relative_score"]).mean(("time", "scenario")).values
+    unnamed = [ids[k] for k in np.argsort(-strength) if ids[k] not in named and strength[k] > 0]
+    return named + unnamed[:others]
+
+
+def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
+    """Stacked relative loop scores (Loops that Matter) of the first runs; None if unavailable."""
+    runs = [r for r in result.runs if r.graph is None][:limit]
+    if not runs:
+        return None
+    fig = Figure(figsize=(11, 3.2 * len(runs)))
+    axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
+    for ax, r in zip(axes, runs, strict=True):
+        try:
+            dom = loop_dominance(r.dataset, r.plan.model, discover=False)
+        except SimdynError:
+            return None  # a run that did not save every variable
+        plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
+    fig.tight_layout()
+    return Plot(
+        "loop_dominance",
+        "Relative loop scores over time (Loops that Matter, docs/loops.md): the model's named "
+        "loops and the strongest others; reinforcing loops above zero, balancing below, the "
+        "remaining loops in grey. Which feedback loops drive the behaviour.",
+        *_png(fig),
+    )
 
 
 def _network_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:

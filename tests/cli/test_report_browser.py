@@ -66,7 +66,7 @@ def test_report_renders_in_chromium(mini_scenario: Path, tmp_path: Path, width: 
     start = dom.index('<pre id="probe">') + len('<pre id="probe">')
     probe = dom[start : dom.index("</pre>", start)]
     fields = dict(item.split("=", 1) for item in probe.split(";")[:4])
-    assert int(fields["images"]) == 3  # key variables, run comparison, policies
+    assert int(fields["images"]) == 4  # key variables, run comparison, loop dominance, policies
     assert fields["broken"] == "0"
     assert fields["errors"] == "0", probe
     assert fields["overflow"] == "false", f"the page is wider than {width} px"  # tables scroll

@@ -1,0 +1,230 @@
+"""Feedback loops of a causal graph: enumeration, polarity, names, strongest-path discovery.
+
+Loops are the simple cycles of the graph (:func:`networkx.simple_cycles`). A model with more
+loops than ``max_loops`` gets its shortest loops here; the dominance analysis then adds the
+loops found by the strongest-path search of Eberlein & Schoenberg (2020), which follows the
+largest link scores of a run from every stock (:func:`strongest_loops`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from simdyn.errors import ModelError
+from simdyn.model.spec import ModelSpec
+
+__all__ = ["Loop", "find_loops", "loop_polarity", "make_loops", "strongest_loops"]
+
+#: Loops enumerated before falling back to the shortest ones.
+MAX_LOOPS = 1000
+#: Cycles of recently seen graph structures (runs of one model share them).
+_CYCLES: dict[tuple[object, ...], tuple[list[list[str]], bool]] = {}
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A feedback loop: its variables in causal order, polarity and (if any) its model name.
+
+    ``id`` is the model's name for the loop or ``R1``, ``B2``, … (``U1`` while its polarity is
+    undecided); ``documented`` is the polarity the model file states for a named loop.
+    """
+
+    id: str
+    variables: tuple[str, ...]
+    polarity: str  # "R", "B" or "?"
+    name: str = ""
+    description: str = ""
+    documented: str = ""
+
+    @property
+    def length(self) -> int:
+        """Number of links (equal to the number of variables)."""
+        return len(self.variables)
+
+    @property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        """The loop's links ``(from, to)`` in order."""
+        v = self.variables
+        return tuple((v[i], v[(i + 1) % len(v)]) for i in range(len(v)))
+
+    def path(self) -> str:
+        """``a → b → … → a``."""
+        return " → ".join([*self.variables, self.variables[0]])
+
+
+def loop_polarity(g: nx.DiGraph[str], cycle: Sequence[str]) -> str:
+    """``"R"`` (an even number of negative links), ``"B"`` (odd) or ``"?"`` (a link undecided)."""
+    sign = 1
+    for i, u in enumerate(cycle):
+        sign *= g.edges[u, cycle[(i + 1) % len(cycle)]]["polarity"]
+    return {1: "R", -1: "B"}.get(sign, "?")
+
+
+def _canonical(cycle: Sequence[str], order: Mapping[str, int]) -> tuple[str, ...]:
+    """The cycle rotated to start at its first variable in model order (stocks first)."""
+    k = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+    return tuple(cycle[k:]) + tuple(cycle[:k])
+
+
+def _enumerate(
+    g: nx.DiGraph[str], max_loops: int, max_length: int | None
+) -> tuple[list[list[str]], bool]:
+    """All simple cycles if there are at most ``max_loops``, else the shortest ones."""
+    cycles: list[list[str]] = []
+    for c in nx.simple_cycles(g, length_bound=max_length):
+        cycles.append(c)
+        if len(cycles) > 50 * max_loops:
+            break
+    else:
+        if len(cycles) <= max_loops:
+            return cycles, max_length is None
+        # all known but too many: whole length groups, shortest first
+        cycles.sort(key=len)
+        keep = 0
+        while keep < len(cycles) and keep <= max_loops:
+            nxt = keep
+            while nxt < len(cycles) and len(cycles[nxt]) == len(cycles[keep]):
+                nxt += 1
+            if nxt > max_loops:
+                break
+            keep = nxt
+        return cycles[:keep], False
+
+    # too many: the longest length bound that keeps the count within max_loops, found by
+    # doubling and then bisecting the bound (an enumeration stops once it has too many)
+    def within(bound: int) -> list[list[str]] | None:
+        found: list[list[str]] = []
+        for c in nx.simple_cycles(g, length_bound=bound):
+            found.append(c)
+            if len(found) > max_loops:
+                return None
+        return found
+
+    lo, lo_cycles, hi = 0, [], 1
+    while (got := within(hi)) is not None:
+        lo, lo_cycles, hi = hi, got, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        got = within(mid)
+        if got is None:
+            hi = mid
+        else:
+            lo, lo_cycles = mid, got
+    if not lo_cycles:  # even the shortest loops are more than max_loops: keep those
+        lo_cycles = list(nx.simple_cycles(g, length_bound=hi))
+    return lo_cycles, False
+
+
+def make_loops(
+    g: nx.DiGraph[str], cycles: Iterable[Sequence[str]], spec: ModelSpec | None = None
+) -> list[Loop]:
+    """Loops from cycles, numbered by polarity and length, with the model's named loops.
+
+    Named loops (``[loops.NAME]`` in the model file) are always included; a named loop whose
+    variables do not form a cycle of the graph is an error naming the missing link.
+    """
+    order = {n: i for i, n in enumerate(g.nodes)}
+    unique = {_canonical(c, order) for c in cycles}
+    named: dict[tuple[str, ...], tuple[str, str, str]] = {}
+    for ls in spec.loops.values() if spec is not None else ():
+        for i, u in enumerate(ls.variables):
+            v = ls.variables[(i + 1) % len(ls.variables)]
+            if not g.has_edge(u, v):
+                raise ModelError(
+                    f"loop {ls.name!r}: {v!r} does not depend on {u!r}",
+                    file=spec.source if spec else None,
+                    line=spec.line_of("loops", ls.name, "variables") if spec else None,
+                    where=f"loops.{ls.name}.variables",
+                    hint="list every variable of the loop in causal order (the last links to the first)",
+                )
+        key = _canonical(ls.variables, order)
+        unique.add(key)
+        named[key] = (ls.name, ls.description, ls.polarity)
+    ranked = sorted(unique, key=lambda c: (len(c), [order[n] for n in c]))
+    counters = {"R": 0, "B": 0, "?": 0}
+    out: list[Loop] = []
+    for c in ranked:
+        pol = loop_polarity(g, c)
+        name, desc, documented = named.get(c, ("", "", ""))
+        if not name:
+            counters[pol] += 1
+            name_or_id = f"{'U' if pol == '?' else pol}{counters[pol]}"
+        else:
+            name_or_id = name
+        out.append(Loop(name_or_id, c, pol, name, desc, documented))
+    return out
+
+
+def find_loops(
+    g: nx.DiGraph[str],
+    spec: ModelSpec | None = None,
+    *,
+    max_loops: int = MAX_LOOPS,
+    max_length: int | None = None,
+) -> tuple[list[Loop], bool]:
+    """The graph's feedback loops and whether the list is complete.
+
+    At most ``max_loops`` loops are enumerated (of at most ``max_length`` links); a graph with
+    more gets its shortest loops and ``False``. Named loops of ``spec`` are always included.
+
+    Examples
+    --------
+    >>> from simdyn import load_model
+    >>> loops, complete = find_loops(load_model("sir").graph())
+    >>> [lp.id for lp in loops], complete
+    (['B1', 'R1', 'B2'], True)
+    >>> loops[1].path()
+    'infected → infection → infected'
+    """
+    key = (tuple(g.nodes), tuple(g.edges), max_loops, max_length)
+    cached = _CYCLES.get(key)
+    if cached is None:
+        cached = _CYCLES[key] = _enumerate(g, max_loops, max_length)
+        while len(_CYCLES) > 16:
+            del _CYCLES[next(iter(_CYCLES))]
+    cycles, complete = cached
+    return make_loops(g, cycles, spec), complete
+
+
+def strongest_loops(
+    g: nx.DiGraph[str], weight: Mapping[tuple[str, str], float], starts: Iterable[str]
+) -> set[tuple[str, ...]]:
+    """Loops through ``starts`` found by following the strongest links (Eberlein & Schoenberg).
+
+    A depth-first search from each start variable multiplies the absolute link scores
+    ``weight`` along its path and abandons a path that reaches a variable more weakly than an
+    earlier path did; every return to the start is a loop. This finds the loops that matter at
+    the instant the weights describe without enumerating all loops.
+    """
+    found: set[tuple[str, ...]] = set()
+    succ = {u: [(v, abs(weight.get((u, v), 0.0))) for v in g.successors(u)] for u in g}
+    for start in starts:
+        best: dict[str, float] = {}
+        path = [start]
+        on_path = {start}
+        stack = [(start, 1.0, iter(succ[start]))]
+        while stack:
+            node, score, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                on_path.discard(node)
+                path.pop()
+                continue
+            v, w = nxt
+            s = score * w
+            if s <= 0.0:
+                continue
+            if v == start:
+                found.add(tuple(path))
+                continue
+            if v in on_path or s <= best.get(v, 0.0):
+                continue
+            best[v] = s
+            path.append(v)
+            on_path.add(v)
+            stack.append((v, s, iter(succ[v])))
+    return found

@@ -14,7 +14,15 @@ import xarray as xr
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
-from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
+from simdyn.integrate import (
+    EMBEDDED_PAIRS,
+    FIXED_METHODS,
+    SCIPY_METHODS,
+    Status,
+    integrate_embedded,
+    integrate_fixed,
+    integrate_scipy,
+)
 from simdyn.model.compile import Bound, CompiledModel
 from simdyn.model.functions import BindContext
 from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
@@ -26,7 +34,7 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
 
 #: Scenarios integrated together; about this many keeps temporaries in cache (see _types.py).
 DEFAULT_CHUNK_SIZE = 8192
-METHODS = (*FIXED_METHODS, *SCIPY_METHODS)
+METHODS = (*FIXED_METHODS, *EMBEDDED_PAIRS, *SCIPY_METHODS)
 
 
 @dataclass(frozen=True)
@@ -289,8 +297,9 @@ def simulate(
     start, stop, dt, save_per
         Time settings (default: the model's ``[time]`` table; ``save_per`` defaults to ``dt``).
     method
-        ``"euler"``, ``"rk2"``, ``"rk4"`` (fixed step) or a scipy method
-        (``"RK45"``, ``"RK23"``, ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``).
+        ``"euler"``, ``"rk2"``, ``"rk4"`` (fixed step), ``"dopri5"``, ``"bs23"`` (adaptive,
+        each scenario with its own step size) or a scipy method (``"RK45"``, ``"RK23"``,
+        ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``: one step size per chunk).
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
@@ -302,7 +311,7 @@ def simulate(
         Seed for stochastic functions; each scenario draws from its own stream, so results do
         not depend on ``chunk_size``.
     rtol, atol
-        Tolerances of scipy methods.
+        Tolerances of the adaptive methods.
     progress
         Called as ``progress(done, total)`` after each chunk.
 
@@ -334,7 +343,7 @@ def simulate(
     )
     grid = TimeGrid(t0, t1, step, float(sp_))
     method = method or tspec.method or "rk4"
-    if method.lower() in FIXED_METHODS:
+    if method.lower() in FIXED_METHODS or method.lower() in EMBEDDED_PAIRS:
         method = method.lower()
     elif method not in SCIPY_METHODS:
         matches = [m for m in SCIPY_METHODS if m.lower() == method.lower()]
@@ -384,6 +393,12 @@ def simulate(
             where="method",
             hint="use a fixed-step method: euler, rk2 or rk4",
         )
+    if method in EMBEDDED_PAIRS and cm.has_history:
+        raise ScenarioError(
+            f"model {model.name!r} has a fixed DELAY, which needs one time for the whole batch",
+            where="method",
+            hint="use a fixed-step method or a scipy method such as RK45",
+        )
 
     def run_chunk(lo: int, hi: int) -> Status:
         ctx = BindContext(
@@ -422,6 +437,17 @@ def simulate(
                 clamp_rows=cm.nonneg_rows,
                 post_step=_after_step(bound, _event_hook(cm, bound, root, lo, hi, grid.dt)),
             )
+        if method in EMBEDDED_PAIRS:
+            return integrate_embedded(
+                bound.rhs,
+                bound.y0,
+                t_eval=times,
+                pair=EMBEDDED_PAIRS[method],
+                on_save=on_save,
+                rtol=rtol,
+                atol=atol,
+                clamp_rows=cm.nonneg_rows,
+            )
         return integrate_scipy(
             bound.rhs,
             bound.y0,
@@ -436,7 +462,12 @@ def simulate(
             after_step=_after_step(bound, None),
         )
 
+    if method in EMBEDDED_PAIRS:
+        status.steps = np.zeros(n, dtype=np.int64)
+
     def record(st: Status, lo: int, hi: int) -> None:
+        if status.steps is not None and st.steps is not None:
+            status.steps[lo:hi] = st.steps
         status.ok[lo:hi] = st.ok
         status.fail_time[lo:hi] = st.fail_time
         status.fail_row[lo:hi] = st.fail_row
@@ -444,7 +475,7 @@ def simulate(
     for lo in range(0, n, size):
         hi = min(n, lo + size)
         st = run_chunk(lo, hi)
-        if not fixed and hi - lo > 1 and not st.ok.all():
+        if not fixed and method not in EMBEDDED_PAIRS and hi - lo > 1 and not st.ok.all():
             # an adaptive solver shares one step size across the chunk: one failing scenario
             # stops them all, so solve each scenario of the chunk on its own
             for k in range(lo, hi):
@@ -555,6 +586,10 @@ def _to_dataset(
     )
     data_vars["failed_variable"] = xr.Variable(("scenario",), failed_var.astype(str))
     data_vars["failed_time"] = xr.Variable(("scenario",), status.fail_time)
+    if status.steps is not None:
+        data_vars["steps"] = xr.Variable(
+            ("scenario",), status.steps, attrs={"doc": "accepted steps of each scenario"}
+        )
     coords: dict[str, Any] = {"time": grid.times, "scenario": np.arange(n)}
     used_dims = {d for nm in out for d in cm.variables[nm].dims}
     for d in cm.dim_order:

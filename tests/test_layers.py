@@ -85,3 +85,37 @@ def test_imports_go_downward(path: Path) -> None:
 def test_every_module_has_a_layer() -> None:
     missing = [module_name(p) for p in SOURCES if layer_of(module_name(p)) is None]
     assert not missing
+
+
+#: inside simdyn.model the compiler reads as a pipeline: what it hands on never imports what
+#: reads it (docs/architecture.md, "The compiler").
+COMPILER = {
+    "simdyn.model.compiled": 0,
+    "simdyn.model.ir": 1,
+    "simdyn.model.emit": 2,
+    "simdyn.model.passes": 3,
+    "simdyn.model.compile": 4,
+}
+
+
+def _compiler_stage(module: str) -> tuple[str, int] | None:
+    for prefix, stage in COMPILER.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return prefix, stage
+    return None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if _compiler_stage(module_name(p)) is not None],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_compiler_stages_import_only_earlier_stages(path: Path) -> None:
+    me = _compiler_stage(module_name(path))
+    assert me is not None
+    for mod, line in imported_modules(path):
+        other = _compiler_stage(mod)
+        if other is not None:
+            assert other[1] < me[1] or other[0] == me[0], (
+                f"{path.relative_to(ROOT)}:{line} imports {mod} (a later compiler stage)"
+            )

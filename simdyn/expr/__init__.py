@@ -1,7 +1,7 @@
 """The equation language: parse text into a syntax tree, and the builtin vocabulary.
 
 Lowering a tree to numpy code needs the model's names and dimensions and is done by
-:mod:`simdyn.model.codegen`.
+:mod:`simdyn.model.emit.numpy_expr`.
 """
 
 from simdyn.expr.ast import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp, walk

@@ -1,7 +1,7 @@
 """The builtin vocabulary of the equation language (names, arities, kinds).
 
 Names are XMILE's and case-insensitive. How each builtin becomes numpy code is decided by
-:mod:`simdyn.model.codegen`; stateful builtins (smooths and delays) become hidden stocks there.
+:mod:`simdyn.model.emit.numpy_expr`; stateful builtins (smooths and delays) become hidden stocks there.
 Extension functions (for example the network builtins) are registered with
 :func:`simdyn.model.functions.register_function`.
 """

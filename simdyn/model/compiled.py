@@ -1,0 +1,115 @@
+"""What compilation produces: the state layout, the saved variables and the bound functions.
+
+:class:`CompiledModel` is a model ready to run; :meth:`CompiledModel.bind` turns it into a
+:class:`Bound` (initial state and batched functions) for one chunk of scenarios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from simdyn._types import FloatArray, IntArray
+from simdyn.model.functions import FUNCTIONS, BindContext
+from simdyn.model.spec import ModelSpec
+
+__all__ = ["Bound", "CompiledModel", "EventSlot", "Observe", "Rhs", "StockSlot", "VarInfo"]
+
+Rhs = Callable[[float, float, FloatArray], FloatArray]
+Observe = Callable[[float, float, FloatArray], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class VarInfo:
+    """A variable a run can save."""
+
+    name: str
+    kind: str  # "stock", "flow", "auxiliary"
+    dims: tuple[str, ...]
+    units: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class StockSlot:
+    """Rows ``start:stop`` of the state array hold stock ``name`` (``shape`` without scenarios)."""
+
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    start: int
+    stop: int
+    non_negative: bool
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class EventSlot:
+    """A compiled event: the stocks it resets, in the order ``Bound.events`` returns values."""
+
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    resets: tuple[StockSlot, ...]
+
+
+@dataclass
+class Bound:
+    """A compiled model bound to parameter arrays for one chunk of scenarios.
+
+    ``events(t, ts, y)`` returns, per event, ``(hazard, reset_values)`` evaluated at state ``y``
+    (``None`` when the model has no events). ``record(t, ts, y)`` stores the inputs of fixed
+    delays after an accepted step (``None`` when the model has no ``DELAY``).
+    """
+
+    y0: FloatArray
+    rhs: Rhs
+    observe: Observe
+    events: Callable[[float, float, FloatArray], tuple[Any, ...]] | None = None
+    record: Callable[[float, float, FloatArray], None] | None = None
+
+
+@dataclass
+class CompiledModel:
+    """A model ready to run: state layout, parameter table, generated code."""
+
+    spec: ModelSpec
+    dim_order: tuple[str, ...]
+    dim_sizes: dict[str, int]
+    elements: dict[str, tuple[Any, ...]]
+    stocks: list[StockSlot]
+    n_state: int
+    variables: dict[str, VarInfo]
+    observed: tuple[str, ...]
+    source: str
+    functions: tuple[str, ...]
+    nonneg_rows: IntArray
+    events: tuple[EventSlot, ...]
+    has_history: bool
+    _bind: Callable[..., Any] = field(repr=False)
+
+    def row_owner(self, row: int) -> str:
+        """Name of the stock (or hidden stock) stored in state row ``row``."""
+        for s in self.stocks:
+            if s.start <= row < s.stop:
+                return s.name
+        raise IndexError(row)
+
+    def bind(
+        self,
+        params: Mapping[str, FloatArray],
+        n_scenarios: int,
+        *,
+        dt: float,
+        start: float,
+        stop: float,
+        ctx: BindContext | None = None,
+    ) -> Bound:
+        """Bind parameter arrays (laid out ``(*dims, 1 or n_scenarios)``) and initialise."""
+        ctx = ctx or BindContext(n_scenarios=n_scenarios, dim_sizes=self.dim_sizes)
+        funcs = {name: FUNCTIONS[name].factory(ctx) for name in self.functions}
+        init, make = self._bind(params, funcs, n_scenarios, dt, start, stop)
+        y0, consts = init()
+        rhs, observe, events, record = make(consts)
+        return Bound(y0=y0, rhs=rhs, observe=observe, events=events, record=record)

@@ -1,0 +1,1 @@
+"""Emitters: print a :class:`~simdyn.model.ir.Program` as runnable code."""

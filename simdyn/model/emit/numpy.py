@@ -1,0 +1,190 @@
+"""The numpy emitter: a :class:`~simdyn.model.ir.Program` as one module of straight-line numpy.
+
+The generated module has one function, ``bind(P, F, S, _DT, _START, _STOP)`` (parameter arrays,
+extension-function instances, the number of scenarios and the time settings), which returns
+``init()`` and ``make(C)``: ``init`` evaluates the initial values and returns the state ``y``
+(``(n_state, S)``) and the ``INIT`` values ``C``; ``make(C)`` returns ``rhs(t, ts, y)``,
+``observe(t, ts, y)``, ``events(t, ts, y)`` and ``record(t, ts, y)`` (the last two ``None``
+when the model has no events or no ``DELAY``). ``rhs`` computes only the auxiliaries the stock
+rates need, in order, with no per-variable Python dispatch.
+
+The source comes only from the IR's syntax trees (see :mod:`.numpy_expr`): names are validated
+identifiers with a prefix, numbers are re-printed with ``repr(float)`` and elements become
+integer indices, so no text from a model file reaches Python's compiler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simdyn.errors import ModelError
+from simdyn.model import ir, runtime
+from simdyn.model.compiled import CompiledModel, EventSlot, StockSlot
+from simdyn.model.emit.numpy_expr import Code, Emitter, code_name, printer
+
+__all__ = ["emit_numpy", "module_source"]
+
+
+def emit_numpy(program: ir.Program) -> CompiledModel:
+    """Generate, compile and wrap the numpy module of ``program``."""
+    source, functions = module_source(program)
+    bind = _load(program, source)
+    slot_of = {s.name: s for s in program.stocks}
+    events = tuple(
+        EventSlot(ev.name, ev.dims, ev.shape, tuple(slot_of[r.target] for r in ev.resets))
+        for ev in program.events
+    )
+    nonneg = [r for s in program.stocks if s.non_negative for r in range(s.start, s.stop)]
+    return CompiledModel(
+        spec=program.spec,
+        dim_order=program.dim_order,
+        dim_sizes=dict(program.dim_sizes),
+        elements=dict(program.elements),
+        stocks=list(program.stocks),
+        n_state=program.n_state,
+        variables=dict(program.variables),
+        observed=program.observed,
+        source=source,
+        functions=functions,
+        nonneg_rows=np.asarray(nonneg, dtype=np.int64),
+        events=events,
+        has_history=bool(program.histories),
+        _bind=bind,
+    )
+
+
+def module_source(program: ir.Program) -> tuple[str, tuple[str, ...]]:
+    """The module's source, and the extension functions it calls."""
+    m = _Module(program)
+    body = [
+        "def bind(P, F, S, _DT, _START, _STOP):",
+        *(f"    p_{c.name} = P[{c.name!r}]" for c in program.constants),
+        *(f"    H_{h.name} = _rt.History({m.shape(h.dims, 'S')})" for h in program.histories),
+        *m.init(),
+        *m.make(),
+        "    return init, make",
+        "",
+    ]
+    used = sorted(m.em.used_functions)
+    body[1:1] = [f"    f_{f} = F[{f!r}]" for f in used]
+    return "\n".join(body), tuple(used)
+
+
+def _load(program: ir.Program, source: str) -> Any:
+    namespace: dict[str, Any] = {"np": np, "_rt": runtime}
+    for lk in program.lookups:
+        namespace[f"L_{lk.name}_x"] = np.asarray(lk.xs, dtype=float)
+        namespace[f"L_{lk.name}_y"] = np.asarray(lk.ys, dtype=float)
+    spec = program.spec
+    try:
+        code = compile(source, f"<simdyn model {spec.name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else exc
+        raise ModelError(
+            f"the model's equations are too complex to compile ({type(exc).__name__}: {detail})",
+            file=spec.source,
+            hint="split long or deeply nested equations into several auxiliaries",
+        ) from None
+    exec(code, namespace)
+    return namespace["bind"]
+
+
+class _Module:
+    """Prints the functions of the generated module."""
+
+    def __init__(self, program: ir.Program) -> None:
+        self.p = program
+        histories = {h.name: h.dims for h in program.histories}
+        self.em: Emitter = printer(program.dim_order, program.elements, program.symbols, histories)
+
+    def shape(self, dims: tuple[str, ...], scenarios: str) -> str:
+        return "(" + ", ".join([*(str(self.p.dim_sizes[d]) for d in dims), scenarios]) + ",)"
+
+    def assign(self, a: ir.Assign) -> list[str]:
+        target = code_name(self.p.symbols[a.target])
+        if a.expr is None:
+            lines = [f"{target} = np.empty({self.shape(a.dims, '_S')})"]
+            lines += [f"{target}[{i}] = {self.em.emit(e).text}" for i, e in enumerate(a.elements)]
+            return lines
+        c = self.em.emit(a.expr)
+        text = c.text
+        if a.non_negative:
+            text = f"np.maximum({text}, 0.0)"
+        if c.dims != a.dims:
+            aligned = self.em.align(Code(text, c.dims), a.dims)
+            text = f"np.broadcast_to({aligned}, {self.shape(a.dims, '_S')})"
+        return [f"{target} = {text}"]
+
+    def value(self, a: ir.Assign) -> str:
+        """``a``'s expression aligned with its dimensions (no broadcasting)."""
+        assert a.expr is not None
+        c = self.em.emit(a.expr)
+        return self.em.align(c, a.dims) if c.dims else c.text
+
+    def inits(self) -> str:
+        return "".join(f"c_{n}, " for n in self.p.inits)
+
+    def init(self) -> list[str]:
+        lines = ["    def init():", "        t = _START", "        ts = _START", "        _S = S"]
+        for a in self.p.initial:
+            lines += ["        " + line for line in self.assign(a)]
+        lines += [f"        H_{h.name}.record(_START, v_{h.input})" for h in self.p.histories]
+        lines.append(f"        y = np.empty(({self.p.n_state}, S))")
+        lines += [f"        {_rows(s, 'y')} = v_{s.name}" for s in self.p.stocks]
+        lines.append(f"        return y, ({self.inits()})")
+        return lines
+
+    def evaluate(self, assigns: tuple[ir.Assign, ...]) -> list[str]:
+        lines = ["            _S = y.shape[-1]"]
+        lines += [f"            v_{s.name} = {_view(s)}" for s in self.p.stocks]
+        for a in assigns:
+            lines += ["            " + line for line in self.assign(a)]
+        return lines
+
+    def make(self) -> list[str]:
+        p = self.p
+        lines = ["    def make(C):", f"        ({self.inits()}) = C", "        def rhs(t, ts, y):"]
+        lines += self.evaluate(p.rhs)[:]
+        lines.append("            out = np.empty_like(y)")
+        slot_of = {s.name: s for s in p.stocks}
+        lines += [
+            f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}" for r in p.rates
+        ]
+        lines.append("            return out")
+        evaluate_all = self.evaluate(p.evaluate)
+        lines += ["        def observe(t, ts, y):", *evaluate_all]
+        lines.append(f"            return ({''.join(f'v_{n}, ' for n in p.observed)})")
+        if p.events:
+            returns = "".join(f"{self.event(ev)}, " for ev in p.events)
+            lines += [
+                "        def events(t, ts, y):",
+                *evaluate_all,
+                f"            return ({returns})",
+            ]
+        else:
+            lines.append("        events = None")
+        if p.histories:
+            lines += ["        def record(t, ts, y):", *evaluate_all]
+            lines += [f"            H_{h.name}.record(t, v_{h.input})" for h in p.histories]
+        else:
+            lines.append("        record = None")
+        lines.append("        return rhs, observe, events, record")
+        return lines
+
+    def event(self, ev: ir.Event) -> str:
+        resets = "".join(f"{self.value(r)}, " for r in ev.resets)
+        return f"({self.value(ev.hazard)}, ({resets}))"
+
+
+def _rows(s: StockSlot, array: str) -> str:
+    if not s.dims:
+        return f"{array}[{s.start}]"
+    return f"{array}[{s.start}:{s.stop}].reshape({', '.join(map(str, s.shape))}, -1)[...]"
+
+
+def _view(s: StockSlot) -> str:
+    if not s.dims:
+        return f"y[{s.start}]"
+    return f"y[{s.start}:{s.stop}].reshape({', '.join(map(str, s.shape))}, -1)"

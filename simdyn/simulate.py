@@ -23,17 +23,21 @@ from simdyn.integrate import (
     integrate_fixed,
     integrate_scipy,
 )
-from simdyn.model.compile import Bound, CompiledModel
+from simdyn.model.compile import Bound, CompiledModel, to_ir
+from simdyn.model.emit.numba import CompiledKernel, UnsupportedByCompiled, kernel_source
+from simdyn.model.emit.numba_cache import is_cached, kernels_available
 from simdyn.model.functions import BindContext
 from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
 from simdyn.model.model import Model, load_model
 from simdyn.model.spec import Constant
 from simdyn.network import GraphOperators, team_codes
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
+__all__ = ["BACKENDS", "DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
 
 #: Scenarios integrated together; about this many keeps temporaries in cache (see _types.py).
 DEFAULT_CHUNK_SIZE = 8192
+#: Scenarios per call of a compiled kernel (it splits them into blocks over all cores).
+COMPILED_CHUNK_SIZE = 65536
 METHODS = (*FIXED_METHODS, *EMBEDDED_PAIRS, *SCIPY_METHODS)
 
 
@@ -277,6 +281,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
+    backend: str = "auto",
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -314,6 +319,11 @@ def simulate(
         Tolerances of the adaptive methods.
     progress
         Called as ``progress(done, total)`` after each chunk.
+    backend
+        ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
+        machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
+        ``"auto"`` (compiled when numba is installed, the model and method are supported and
+        the batch is large enough to repay compiling; see ``docs/backends.md``).
 
     Returns
     -------
@@ -399,6 +409,17 @@ def simulate(
             where="method",
             hint="use a fixed-step method or a scipy method such as RK45",
         )
+
+    kernel = _choose_backend(backend, model, ops, method, n * grid.n_steps)
+    if kernel is not None:
+        _run_compiled(kernel, arrays, grid, method, out, status, chunk_size, progress)
+        ds = _to_dataset(model, cm, grid, method, out, p, status, n)
+        ds.attrs.update(
+            backend="compiled",
+            compile_seconds=kernel.compile_seconds,
+            kernel_from_cache=int(kernel.from_cache),
+        )
+        return ds
 
     def run_chunk(lo: int, hi: int) -> Status:
         ctx = BindContext(
@@ -487,7 +508,83 @@ def simulate(
             status.message = status.message or st.message
         if progress is not None:
             progress(hi, n)
-    return _to_dataset(model, cm, grid, method, out, p, status, n)
+    ds = _to_dataset(model, cm, grid, method, out, p, status, n)
+    ds.attrs["backend"] = "numpy"
+    return ds
+
+
+#: scenario-steps above which ``backend="auto"`` compiles a model whose kernel is on disk
+AUTO_CACHED = 2_000_000
+#: ... and above which it compiles one from scratch (tens of seconds of compiling)
+AUTO_UNCACHED = 300_000_000
+BACKENDS = ("auto", "numpy", "compiled")
+
+
+def _choose_backend(
+    backend: str, model: Model, ops: GraphOperators | None, method: str, work: int
+) -> CompiledKernel | None:
+    """The kernel to run with, or ``None`` for the numpy backend."""
+    if backend not in BACKENDS:
+        raise ScenarioError(
+            f"unknown backend {backend!r}",
+            where="backend",
+            hint=f"choose one of {', '.join(BACKENDS)}",
+        )
+    nodelist = ops.nodelist if ops is not None else None
+    if backend == "numpy":
+        return None
+    if backend == "compiled":
+        if method not in FIXED_METHODS:
+            raise ScenarioError(
+                f"the compiled backend runs fixed-step methods, not {method!r}",
+                where="backend",
+                hint=f'use method {", ".join(FIXED_METHODS)}, or backend="numpy"',
+            )
+        return model.kernel(nodelist)
+    if method not in FIXED_METHODS or work < AUTO_CACHED or not kernels_available():
+        return None
+    try:
+        source = kernel_source(to_ir(model.spec, nodelist=nodelist))
+    except UnsupportedByCompiled:
+        return None
+    if work < AUTO_UNCACHED and not is_cached(source):
+        return None
+    return model.kernel(nodelist)
+
+
+def _run_compiled(
+    kernel: CompiledKernel,
+    arrays: Mapping[str, FloatArray],
+    grid: TimeGrid,
+    method: str,
+    out: Mapping[str, FloatArray],
+    status: Status,
+    chunk_size: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Integrate every chunk with ``kernel``, writing into ``out`` and ``status``."""
+    n = status.ok.size
+    size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
+    for lo in range(0, n, size):
+        hi = min(n, lo + size)
+        saved, st = kernel.simulate(
+            _chunk(arrays, lo, hi),
+            hi - lo,
+            tableau=FIXED_METHODS[method],
+            start=grid.start,
+            stop=grid.stop,
+            dt=grid.dt,
+            n_steps=grid.n_steps,
+            save_every=grid.save_every,
+            save=list(out),
+        )
+        for nm, arr in saved.items():
+            out[nm][..., lo:hi] = arr
+        status.ok[lo:hi] = st.ok
+        status.fail_time[lo:hi] = st.fail_time
+        status.fail_row[lo:hi] = st.fail_row
+        if progress is not None:
+            progress(hi, n)
 
 
 def _operators(network: Any) -> GraphOperators | None:

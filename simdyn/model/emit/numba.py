@@ -11,21 +11,19 @@ allocated once per block; a step allocates nothing. The driver follows
 zero coefficients skipped, non-negative stocks clamped after each step, the state checked for
 non-finite values after each step), so both backends give the same numbers.
 
-The module is written to a cache folder (``$SIMDYN_CACHE_DIR``, else ``$XDG_CACHE_HOME/simdyn``
-or ``~/.cache/simdyn``) under the hash of its source and compiled with ``cache=True``: a second
+The module is written to a cache folder (:func:`~simdyn.model.emit.numba_cache.cache_dir`) under
+the hash of its source and compiled with ``cache=True``: a second
 run of the same model, in any process, loads the machine code instead of compiling it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +31,7 @@ import numpy as np
 from simdyn._types import FloatArray
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
+from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_expr import (
     ScalarPrinter,
     UnsupportedByCompiled,
@@ -99,7 +98,11 @@ class _Printer:
         ]
 
     def init(self) -> list[str]:
-        lines = ["def _init(P, s, j, Y, C, _DT, _START, _STOP):", f"{_I1}t = _START", f"{_I1}ts = _START"]
+        lines = [
+            "def _init(P, s, j, Y, C, _DT, _START, _STOP):",
+            f"{_I1}t = _START",
+            f"{_I1}ts = _START",
+        ]
         for a in self.p.initial:
             lines += self.assign(a, _I1)
         for s in self.p.stocks:
@@ -237,15 +240,6 @@ def kernel_source(program: ir.Program) -> str:
     return "\n\n\n".join(parts)
 
 
-def cache_dir() -> Path:
-    """Where generated kernels and numba's machine code are kept."""
-    env = os.environ.get("SIMDYN_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "simdyn" / "kernels"
-
-
 @dataclass
 class CompiledKernel:
     """A model's compiled kernel and how to lay out its inputs and outputs.
@@ -279,10 +273,10 @@ class CompiledKernel:
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status."""
         P = np.empty((self.n_params, n))
-        for c in self.program.constants:
-            row = self.constant_rows[c.name]
-            size = int(np.prod(c.shape)) if c.shape else 1
-            value = np.asarray(params[c.name], dtype=np.float64)
+        for const in self.program.constants:
+            row = self.constant_rows[const.name]
+            size = int(np.prod(const.shape)) if const.shape else 1
+            value = np.asarray(params[const.name], dtype=np.float64)
             P[row : row + size] = np.broadcast_to(value.reshape(size, -1), (size, n))
         W, sizes = self._save_rows(save)
         n_save = n_steps // save_every + 1
@@ -331,25 +325,22 @@ _LOADED: dict[str, Any] = {}
 
 def _load(source: str) -> Any:
     """Import the module of ``source`` from the cache folder (writing it there first)."""
-    import numba
-
-    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:24]
-    if digest in _LOADED:
-        return _LOADED[digest]
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"simdyn_kernel_{digest}.py"
+    path = module_path(source)
+    name = path.stem
+    if name in _LOADED:
+        return _LOADED[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(source, encoding="utf-8")
         os.replace(tmp, path)  # atomic: numba's cache is keyed by this file
-    name = f"simdyn_kernel_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _LOADED[digest] = module.run
+    _LOADED[name] = module.run
     return module.run
 
 

@@ -125,7 +125,11 @@ class ScalarPrinter:
         if node.func in self.program.symbols or upper == "LOOKUP":
             return self.dims(node.args[-1])
         b = BUILTINS.get(upper)
-        if b is not None and b.kind == "reduction" and not (len(node.args) == 2 and upper in ("MIN", "MAX")):
+        if (
+            b is not None
+            and b.kind == "reduction"
+            and not (len(node.args) == 2 and upper in ("MIN", "MAX"))
+        ):
             axes = self._axes(node)
             return tuple(d for d in self.dims(node.args[0]) if d not in axes)
         return self._union(*node.args)

@@ -19,7 +19,7 @@ from simdyn.errors import (
     SimdynError,
 )
 from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
-from simdyn.simulate import TimeGrid, simulate
+from simdyn.simulate import TimeGrid, simulate, use_backend
 
 try:
     __version__ = version("simdyn")
@@ -44,4 +44,5 @@ __all__ = [
     "load_model",
     "model_from_dict",
     "simulate",
+    "use_backend",
 ]

@@ -19,6 +19,7 @@ import click
 import simdyn
 from simdyn import report, scenario
 from simdyn.errors import SimdynError
+from simdyn.simulate import use_backend
 
 __all__ = ["EXIT_BAD_INPUT", "cli", "main"]
 
@@ -104,6 +105,13 @@ _method_option = click.option(
     help="Integration method (euler, rk2, rk4, RK45, …); same as --set time.method=M.",
 )
 _quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+_backend_option = click.option(
+    "--backend",
+    type=click.Choice(["auto", "numpy", "compiled"]),
+    default="auto",
+    show_default=True,
+    help="numpy, compiled (numba; simdyn[fast]) or auto (compiled for large batches).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,6 +137,7 @@ def cli(quiet: bool) -> None:
 )
 @_set_option
 @_method_option
+@_backend_option
 @click.option(
     "--variant",
     "variants",
@@ -144,6 +153,7 @@ def run(
     out: Path | None,
     sets: tuple[str, ...],
     method: str | None,
+    backend: str,
     variants: tuple[str, ...],
     quiet: bool,
 ) -> None:
@@ -153,7 +163,8 @@ def run(
     """
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
     target = out if out is not None else Path("runs") / source.stem
-    _report([source], target, sets, method, variants, _quiet(ctx, quiet))
+    with use_backend(backend):
+        _report([source], target, sets, method, variants, _quiet(ctx, quiet))
 
 
 @cli.command()
@@ -167,6 +178,7 @@ def run(
 )
 @_set_option
 @_method_option
+@_backend_option
 @_quiet_option
 @click.pass_context
 def compare(
@@ -175,10 +187,12 @@ def compare(
     out: Path,
     sets: tuple[str, ...],
     method: str | None,
+    backend: str,
     quiet: bool,
 ) -> None:
     """Run several scenario files (with their variants) side by side in one report."""
-    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet))
+    with use_backend(backend):
+        _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet))
 
 
 def _report(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,7 @@ from simdyn.model.model import Model, load_model
 from simdyn.model.spec import Constant
 from simdyn.network import GraphOperators, team_codes
 
-__all__ = ["BACKENDS", "DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate"]
+__all__ = ["BACKENDS", "DEFAULT_CHUNK_SIZE", "TimeGrid", "simulate", "use_backend"]
 
 #: Scenarios integrated together; about this many keeps temporaries in cache (see _types.py).
 DEFAULT_CHUNK_SIZE = 8192
@@ -281,7 +283,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
-    backend: str = "auto",
+    backend: str | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -323,7 +325,8 @@ def simulate(
         ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
         machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
         ``"auto"`` (compiled when numba is installed, the model and method are supported and
-        the batch is large enough to repay compiling; see ``docs/backends.md``).
+        the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
+        the one set by :func:`use_backend` (``"auto"`` unless set).
 
     Returns
     -------
@@ -410,7 +413,7 @@ def simulate(
             hint="use a fixed-step method or a scipy method such as RK45",
         )
 
-    kernel = _choose_backend(backend, model, ops, method, n * grid.n_steps)
+    kernel = _choose_backend(backend or _BACKEND.get(), model, ops, method, n * grid.n_steps)
     if kernel is not None:
         _run_compiled(kernel, arrays, grid, method, out, status, chunk_size, progress)
         ds = _to_dataset(model, cm, grid, method, out, p, status, n)
@@ -518,6 +521,33 @@ AUTO_CACHED = 2_000_000
 #: ... and above which it compiles one from scratch (tens of seconds of compiling)
 AUTO_UNCACHED = 300_000_000
 BACKENDS = ("auto", "numpy", "compiled")
+_BACKEND: contextvars.ContextVar[str] = contextvars.ContextVar("simdyn_backend", default="auto")
+
+
+@contextlib.contextmanager
+def use_backend(backend: str) -> Iterator[None]:
+    """Within the ``with`` block, :func:`simulate` runs with ``backend`` unless told otherwise.
+
+    This is how ``--backend`` on the command line reaches the runs a scenario file makes.
+
+    Examples
+    --------
+    >>> with use_backend("numpy"):
+    ...     ds = simulate("teacup", stop=1)
+    >>> ds.attrs["backend"]
+    'numpy'
+    """
+    if backend not in BACKENDS:
+        raise ScenarioError(
+            f"unknown backend {backend!r}",
+            where="backend",
+            hint=f"choose one of {', '.join(BACKENDS)}",
+        )
+    token = _BACKEND.set(backend)
+    try:
+        yield
+    finally:
+        _BACKEND.reset(token)
 
 
 def _choose_backend(

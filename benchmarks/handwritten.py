@@ -184,7 +184,9 @@ def _wf_init(c: np.ndarray, s: int, Y: np.ndarray, j: int) -> None:
     capacity = r * c[10, s] + jn * c[11, s] + sn * c[12, s]
     pressure = bl / (capacity + 1.0)
     quit_mult = _interp(pressure, QX, QY)
-    requests = max((c[0, s] - staff) / c[1, s] + (jn * quit_mult / c[5, s] + sn * quit_mult / c[6, s]), 0.0)
+    requests = max(
+        (c[0, s] - staff) / c[1, s] + (jn * quit_mult / c[5, s] + sn * quit_mult / c[6, s]), 0.0
+    )
     st = c[2, s] / 3.0
     Y[0, j], Y[1, j], Y[2, j], Y[3, j], Y[4, j] = r, jn, sn, bl, 0.0
     Y[5, j] = Y[6, j] = Y[7, j] = requests * st
@@ -215,7 +217,9 @@ def workforce(
                     for v in range(5):
                         out[k, v, s] = Y[v, j]
                     out[k, 5, s] = Y[0, j] + Y[1, j] + Y[2, j]
-                    cap = Y[0, j] * consts[10, s] + Y[1, j] * consts[11, s] + Y[2, j] * consts[12, s]
+                    cap = (
+                        Y[0, j] * consts[10, s] + Y[1, j] * consts[11, s] + Y[2, j] * consts[12, s]
+                    )
                     out[k, 6, s] = min(cap * _interp(Y[8, j], PX, PY), Y[3, j])
                 k += 1
             if step == n_steps:
@@ -223,13 +227,25 @@ def workforce(
             ts = step * dt
             for j in range(m):
                 s = lo + j
-                y = (Y[0, j], Y[1, j], Y[2, j], Y[3, j], Y[4, j], Y[5, j], Y[6, j], Y[7, j], Y[8, j])
+                y = (
+                    Y[0, j],
+                    Y[1, j],
+                    Y[2, j],
+                    Y[3, j],
+                    Y[4, j],
+                    Y[5, j],
+                    Y[6, j],
+                    Y[7, j],
+                    Y[8, j],
+                )
                 k1 = _wf_rates(y, consts, s, ts, dt)
                 if rk4:
                     k2 = _wf_rates(_axpy(y, 0.5 * dt, k1), consts, s, ts, dt)
                     k3 = _wf_rates(_axpy(y, 0.5 * dt, k2), consts, s, ts, dt)
                     k4 = _wf_rates(_axpy(y, dt, k3), consts, s, ts, dt)
-                    y = _axpy(_axpy(_axpy(_axpy(y, dt / 6, k1), dt / 3, k2), dt / 3, k3), dt / 6, k4)
+                    y = _axpy(
+                        _axpy(_axpy(_axpy(y, dt / 6, k1), dt / 3, k2), dt / 3, k3), dt / 6, k4
+                    )
                 else:
                     y = _axpy(y, dt, k1)
                 for q in range(9):

@@ -5,8 +5,8 @@ Translated using PySD
 
 from pathlib import Path
 
-from pysd import Component
 from pysd.py_backend.statefuls import Integ
+from pysd import Component
 
 __pysd_version__ = "3.14.3"
 
@@ -42,12 +42,16 @@ def time():
     return __data["time"]()
 
 
-@component.add(name="FINAL TIME", units="day", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="FINAL TIME", units="day", comp_type="Constant", comp_subtype="Normal"
+)
 def final_time():
     return __data["time"].final_time()
 
 
-@component.add(name="INITIAL TIME", units="day", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="INITIAL TIME", units="day", comp_type="Constant", comp_subtype="Normal"
+)
 def initial_time():
     return __data["time"].initial_time()
 
@@ -57,7 +61,9 @@ def saveper():
     return __data["time"].saveper()
 
 
-@component.add(name="TIME STEP", units="day", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="TIME STEP", units="day", comp_type="Constant", comp_subtype="Normal"
+)
 def time_step():
     return __data["time"].time_step()
 

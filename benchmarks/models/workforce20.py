@@ -4,12 +4,12 @@ Translated using PySD
 """
 
 from pathlib import Path
-
 import numpy as np
-from pysd import Component
+
 from pysd.py_backend.functions import step
+from pysd.py_backend.statefuls import Delay, Smooth, Integ
 from pysd.py_backend.lookups import HardcodedLookups
-from pysd.py_backend.statefuls import Delay, Integ, Smooth
+from pysd import Component
 
 __pysd_version__ = "3.14.3"
 
@@ -45,22 +45,30 @@ def time():
     return __data["time"]()
 
 
-@component.add(name="FINAL TIME", units="month", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="FINAL TIME", units="month", comp_type="Constant", comp_subtype="Normal"
+)
 def final_time():
     return __data["time"].final_time()
 
 
-@component.add(name="INITIAL TIME", units="month", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="INITIAL TIME", units="month", comp_type="Constant", comp_subtype="Normal"
+)
 def initial_time():
     return __data["time"].initial_time()
 
 
-@component.add(name="SAVEPER", units="month", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="SAVEPER", units="month", comp_type="Constant", comp_subtype="Normal"
+)
 def saveper():
     return __data["time"].saveper()
 
 
-@component.add(name="TIME STEP", units="month", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="TIME STEP", units="month", comp_type="Constant", comp_subtype="Normal"
+)
 def time_step():
     return __data["time"].time_step()
 
@@ -86,7 +94,9 @@ def recruits():
     return _integ_recruits()
 
 
-_integ_recruits = Integ(lambda: hires() - training_completion(), lambda: 10, "_integ_recruits")
+_integ_recruits = Integ(
+    lambda: hires() - training_completion(), lambda: 10, "_integ_recruits"
+)
 
 
 @component.add(
@@ -117,13 +127,17 @@ _integ_juniors = Integ(
     comp_type="Stateful",
     comp_subtype="Integ",
     depends_on={"_integ_seniors": 1},
-    other_deps={"_integ_seniors": {"initial": {}, "step": {"promotion": 1, "senior_quits": 1}}},
+    other_deps={
+        "_integ_seniors": {"initial": {}, "step": {"promotion": 1, "senior_quits": 1}}
+    },
 )
 def seniors():
     return _integ_seniors()
 
 
-_integ_seniors = Integ(lambda: promotion() - senior_quits(), lambda: 50, "_integ_seniors")
+_integ_seniors = Integ(
+    lambda: promotion() - senior_quits(), lambda: 50, "_integ_seniors"
+)
 
 
 @component.add(
@@ -131,7 +145,9 @@ _integ_seniors = Integ(lambda: promotion() - senior_quits(), lambda: 50, "_integ
     comp_type="Stateful",
     comp_subtype="Integ",
     depends_on={"_integ_backlog": 1},
-    other_deps={"_integ_backlog": {"initial": {}, "step": {"arrivals": 1, "completion": 1}}},
+    other_deps={
+        "_integ_backlog": {"initial": {}, "step": {"arrivals": 1, "completion": 1}}
+    },
 )
 def backlog():
     return _integ_backlog()
@@ -224,7 +240,7 @@ def senior_quits():
     name="arrivals",
     comp_type="Auxiliary",
     comp_subtype="Normal",
-    depends_on={"arrival_rate": 1, "step_time": 1, "arrival_step": 1, "time": 1},
+    depends_on={"arrival_rate": 1, "arrival_step": 1, "step_time": 1, "time": 1},
 )
 def arrivals():
     return arrival_rate() + step(__data["time"], arrival_step(), step_time())
@@ -287,10 +303,10 @@ def hiring_requests():
     depends_on={
         "recruits": 1,
         "recruit_productivity": 1,
-        "junior_productivity": 1,
         "juniors": 1,
-        "senior_productivity": 1,
+        "junior_productivity": 1,
         "seniors": 1,
+        "senior_productivity": 1,
     },
 )
 def capacity():
@@ -411,7 +427,9 @@ def target_staff():
     return 100
 
 
-@component.add(name="hiring_adjustment_time", comp_type="Constant", comp_subtype="Normal")
+@component.add(
+    name="hiring_adjustment_time", comp_type="Constant", comp_subtype="Normal"
+)
 def hiring_adjustment_time():
     return 4
 

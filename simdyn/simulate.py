@@ -587,17 +587,20 @@ def _run_compiled(
     arrays: Mapping[str, FloatArray],
     grid: TimeGrid,
     method: str,
-    out: Mapping[str, FloatArray],
+    out: dict[str, FloatArray],
     status: Status,
     chunk_size: int | None,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    """Integrate every chunk with ``kernel``, writing into ``out`` and ``status``."""
+    """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output."""
     n = status.ok.size
     size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
+    save = list(out)
+    n_save = len(grid.times)
+    saved = np.empty((n_save, kernel.saved_rows(save), n))
     for lo in range(0, n, size):
         hi = min(n, lo + size)
-        saved, st = kernel.simulate(
+        _, st = kernel.simulate(
             _chunk(arrays, lo, hi),
             hi - lo,
             tableau=FIXED_METHODS[method],
@@ -606,15 +609,21 @@ def _run_compiled(
             dt=grid.dt,
             n_steps=grid.n_steps,
             save_every=grid.save_every,
-            save=list(out),
+            save=save,
+            out=saved,
+            col=lo,
         )
-        for nm, arr in saved.items():
-            out[nm][..., lo:hi] = arr
         status.ok[lo:hi] = st.ok
         status.fail_time[lo:hi] = st.fail_time
         status.fail_row[lo:hi] = st.fail_row
         if progress is not None:
             progress(hi, n)
+    offset = 0
+    for nm in save:
+        shape = out[nm].shape
+        size = math.prod(shape[1:-1])
+        out[nm] = saved[:, offset : offset + size].reshape(shape)
+        offset += size
 
 
 def _operators(network: Any) -> GraphOperators | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from pysd.py_backend.functions import step
-from pysd.py_backend.statefuls import Delay, Smooth, Integ
+from pysd.py_backend.statefuls import Smooth, Integ, Delay
 from pysd.py_backend.lookups import HardcodedLookups
 from pysd import Component
 
@@ -240,7 +240,7 @@ def senior_quits():
     name="arrivals",
     comp_type="Auxiliary",
     comp_subtype="Normal",
-    depends_on={"arrival_rate": 1, "arrival_step": 1, "step_time": 1, "time": 1},
+    depends_on={"arrival_rate": 1, "time": 1, "arrival_step": 1, "step_time": 1},
 )
 def arrivals():
     return arrival_rate() + step(__data["time"], arrival_step(), step_time())
@@ -305,8 +305,8 @@ def hiring_requests():
         "recruit_productivity": 1,
         "juniors": 1,
         "junior_productivity": 1,
-        "seniors": 1,
         "senior_productivity": 1,
+        "seniors": 1,
     },
 )
 def capacity():

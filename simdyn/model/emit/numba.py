@@ -128,9 +128,11 @@ class _Printer:
             sym = self.p.symbols[name]
             for idx in index_tuples(sym.shape):
                 lines.append(f"{_I1}if W[{o}] >= 0:")
-                lines.append(f"{_I2}out[q, W[{o}], s] = {self.sp.ref(name, idx)}")
+                lines.append(f"{_I2}out[q, W[{o}], col + s] = {self.sp.ref(name, idx)}")
                 o += 1
-        return _over_block("_observe(P, lo, m, Y, C, W, out, q, t, ts, _DT, _START, _STOP)", lines)
+        return _over_block(
+            "_observe(P, lo, m, Y, C, W, out, col, q, t, ts, _DT, _START, _STOP)", lines
+        )
 
 
 def _over_block(signature: str, body: list[str]) -> list[str]:
@@ -159,8 +161,8 @@ def _check(Y, m, lo, t, ok, fail_time, fail_row):
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def run(P, W, A, B, CN, clamp, dt, start, stop, n_steps, save_every, block, out, ok, fail_time,
-        fail_row):
+def run(P, W, A, B, CN, clamp, dt, start, stop, n_steps, save_every, block, out, col, ok,
+        fail_time, fail_row):
     n = P.shape[1]
     n_stages = B.size
     n_blocks = (n + block - 1) // block
@@ -174,7 +176,7 @@ def run(P, W, A, B, CN, clamp, dt, start, stop, n_steps, save_every, block, out,
         _init(P, lo, m, Y, C, dt, start, stop)
         _check(Y, m, lo, start, ok, fail_time, fail_row)
         q = n_stages - n_stages  # 0, but not a literal (one specialization of each function)
-        _observe(P, lo, m, Y, C, W, out, q, start, start, dt, start, stop)
+        _observe(P, lo, m, Y, C, W, out, col, q, start, start, dt, start, stop)
         q += 1
         for i in range(n_steps):
             t = start + i * dt
@@ -203,7 +205,7 @@ def run(P, W, A, B, CN, clamp, dt, start, stop, n_steps, save_every, block, out,
             t_next = start + (i + 1) * dt
             _check(Y, m, lo, t_next, ok, fail_time, fail_row)
             if (i + 1) % save_every == 0:
-                _observe(P, lo, m, Y, C, W, out, q, t_next, t_next, dt, start, stop)
+                _observe(P, lo, m, Y, C, W, out, col, q, t_next, t_next, dt, start, stop)
                 q += 1
 """
 
@@ -229,6 +231,7 @@ def kernel_source(program: ir.Program) -> str:
         "import numpy as np",
         "from simdyn.model.emit.numba_runtime import pulse as _pulse, ramp as _ramp",
         "from simdyn.model.emit.numba_runtime import safediv as _safediv, step as _step",
+        "from simdyn.model.emit.numba_runtime import interp as _interp",
         f"NS = {program.n_state}",
         f"NC = {max(pr.n_c, 1)}",
     ]
@@ -272,8 +275,14 @@ class CompiledKernel:
         save_every: int,
         save: Sequence[str],
         block: int = DEFAULT_BLOCK,
+        out: FloatArray | None = None,
+        col: int = 0,
     ) -> tuple[dict[str, FloatArray], Status]:
-        """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status."""
+        """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
+
+        The saved values are written into ``out[:, :, col : col + n]`` (rows in the order of
+        ``save``, see :meth:`saved_rows`) when given, so that a run in chunks copies nothing.
+        """
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
             row = self.constant_rows[const.name]
@@ -282,7 +291,8 @@ class CompiledKernel:
             P[row : row + size] = np.broadcast_to(value.reshape(size, -1), (size, n))
         W, sizes = self._save_rows(save)
         n_save = n_steps // save_every + 1
-        out = np.empty((n_save, max(sum(sizes), 1), n))
+        if out is None:
+            out, col = np.empty((n_save, max(sum(sizes), 1), n)), 0
         status = Status.all_ok(n)
         a, b, c = _tableau_arrays(tableau)
         clamp = np.asarray(
@@ -303,6 +313,7 @@ class CompiledKernel:
             int(save_every),
             int(block),
             out,
+            int(col),
             status.ok,
             status.fail_time,
             status.fail_row,
@@ -311,9 +322,14 @@ class CompiledKernel:
         offset = 0
         for name, size in zip(save, sizes, strict=True):
             shape = self.program.symbols[name].shape
-            result[name] = out[:, offset : offset + size].reshape(n_save, *shape, n)
+            block_ = out[:, offset : offset + size, col : col + n]
+            result[name] = block_.reshape(n_save, *shape, n)
             offset += size
         return result, status
+
+    def saved_rows(self, save: Sequence[str]) -> int:
+        """Rows of the ``out`` array that :meth:`simulate` fills for ``save``."""
+        return max(sum(self._save_rows(save)[1]), 1)
 
     def _save_rows(self, save: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         total = sum(size for _, size in self.observed_rows.values())

@@ -235,7 +235,7 @@ class ScalarPrinter:
         raise UnsupportedByCompiled(f"the builtin {upper}")  # pragma: no cover
 
     def _lookup(self, name: str, arg: Node, env: Env) -> str:
-        return f"np.interp({self.emit(arg, env)}, L_{name}_x, L_{name}_y)"
+        return f"_interp({self.emit(arg, env)}, L_{name}_x, L_{name}_y)"
 
     def _reduction(self, node: Call, upper: str, env: Env) -> str:
         if len(node.args) == 2 and upper in ("MIN", "MAX"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["pulse", "ramp", "safediv", "step"]
+__all__ = ["interp", "pulse", "ramp", "safediv", "step"]
 
 _EPS = 1e-9
 
@@ -41,3 +41,29 @@ def ramp(t: float, slope: float, t0: float, t1: float) -> float:
 def safediv(a: float, b: float, z: float) -> float:
     """``a / b`` where ``b != 0``, ``z`` elsewhere."""
     return a / b if b != 0 else z
+
+
+@nb.njit(cache=True, error_model="numpy")
+def interp(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
+    """``np.interp`` for one number, step for step as numpy computes it (no allocation)."""
+    last = xp.size - 1
+    if x != x:
+        return x
+    if x == xp[last]:
+        return float(fp[last])
+    if x < xp[0]:
+        return float(fp[0])
+    if x > xp[last]:
+        return float(fp[last])
+    j = 0
+    while j < last and xp[j + 1] <= x:
+        j += 1
+    if j == last or xp[j] == x:
+        return float(fp[j])
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    res = slope * (x - xp[j]) + fp[j]
+    if res != res:
+        res = slope * (x - xp[j + 1]) + fp[j + 1]
+        if res != res and fp[j] == fp[j + 1]:
+            res = fp[j]
+    return float(res)

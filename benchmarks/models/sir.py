@@ -42,16 +42,12 @@ def time():
     return __data["time"]()
 
 
-@component.add(
-    name="FINAL TIME", units="day", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="FINAL TIME", units="day", comp_type="Constant", comp_subtype="Normal")
 def final_time():
     return __data["time"].final_time()
 
 
-@component.add(
-    name="INITIAL TIME", units="day", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="INITIAL TIME", units="day", comp_type="Constant", comp_subtype="Normal")
 def initial_time():
     return __data["time"].initial_time()
 
@@ -61,9 +57,7 @@ def saveper():
     return __data["time"].saveper()
 
 
-@component.add(
-    name="TIME STEP", units="day", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="TIME STEP", units="day", comp_type="Constant", comp_subtype="Normal")
 def time_step():
     return __data["time"].time_step()
 

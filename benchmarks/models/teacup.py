@@ -42,30 +42,22 @@ def time():
     return __data["time"]()
 
 
-@component.add(
-    name="FINAL TIME", units="minute", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="FINAL TIME", units="minute", comp_type="Constant", comp_subtype="Normal")
 def final_time():
     return __data["time"].final_time()
 
 
-@component.add(
-    name="INITIAL TIME", units="minute", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="INITIAL TIME", units="minute", comp_type="Constant", comp_subtype="Normal")
 def initial_time():
     return __data["time"].initial_time()
 
 
-@component.add(
-    name="SAVEPER", units="minute", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="SAVEPER", units="minute", comp_type="Constant", comp_subtype="Normal")
 def saveper():
     return __data["time"].saveper()
 
 
-@component.add(
-    name="TIME STEP", units="minute", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="TIME STEP", units="minute", comp_type="Constant", comp_subtype="Normal")
 def time_step():
     return __data["time"].time_step()
 
@@ -81,9 +73,7 @@ def time_step():
     comp_type="Stateful",
     comp_subtype="Integ",
     depends_on={"_integ_teacup_temperature": 1},
-    other_deps={
-        "_integ_teacup_temperature": {"initial": {}, "step": {"heat_loss_to_room": 1}}
-    },
+    other_deps={"_integ_teacup_temperature": {"initial": {}, "step": {"heat_loss_to_room": 1}}},
 )
 def teacup_temperature():
     return _integ_teacup_temperature()
@@ -109,9 +99,7 @@ def heat_loss_to_room():
     return (teacup_temperature() - room_temperature()) / characteristic_time()
 
 
-@component.add(
-    name="room_temperature", units="degF", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="room_temperature", units="degF", comp_type="Constant", comp_subtype="Normal")
 def room_temperature():
     return 70
 

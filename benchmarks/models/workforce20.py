@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from pysd.py_backend.functions import step
-from pysd.py_backend.statefuls import Smooth, Integ, Delay
+from pysd.py_backend.statefuls import Smooth, Delay, Integ
 from pysd.py_backend.lookups import HardcodedLookups
 from pysd import Component
 
@@ -45,30 +45,22 @@ def time():
     return __data["time"]()
 
 
-@component.add(
-    name="FINAL TIME", units="month", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="FINAL TIME", units="month", comp_type="Constant", comp_subtype="Normal")
 def final_time():
     return __data["time"].final_time()
 
 
-@component.add(
-    name="INITIAL TIME", units="month", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="INITIAL TIME", units="month", comp_type="Constant", comp_subtype="Normal")
 def initial_time():
     return __data["time"].initial_time()
 
 
-@component.add(
-    name="SAVEPER", units="month", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="SAVEPER", units="month", comp_type="Constant", comp_subtype="Normal")
 def saveper():
     return __data["time"].saveper()
 
 
-@component.add(
-    name="TIME STEP", units="month", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="TIME STEP", units="month", comp_type="Constant", comp_subtype="Normal")
 def time_step():
     return __data["time"].time_step()
 
@@ -94,9 +86,7 @@ def recruits():
     return _integ_recruits()
 
 
-_integ_recruits = Integ(
-    lambda: hires() - training_completion(), lambda: 10, "_integ_recruits"
-)
+_integ_recruits = Integ(lambda: hires() - training_completion(), lambda: 10, "_integ_recruits")
 
 
 @component.add(
@@ -127,17 +117,13 @@ _integ_juniors = Integ(
     comp_type="Stateful",
     comp_subtype="Integ",
     depends_on={"_integ_seniors": 1},
-    other_deps={
-        "_integ_seniors": {"initial": {}, "step": {"promotion": 1, "senior_quits": 1}}
-    },
+    other_deps={"_integ_seniors": {"initial": {}, "step": {"promotion": 1, "senior_quits": 1}}},
 )
 def seniors():
     return _integ_seniors()
 
 
-_integ_seniors = Integ(
-    lambda: promotion() - senior_quits(), lambda: 50, "_integ_seniors"
-)
+_integ_seniors = Integ(lambda: promotion() - senior_quits(), lambda: 50, "_integ_seniors")
 
 
 @component.add(
@@ -145,9 +131,7 @@ _integ_seniors = Integ(
     comp_type="Stateful",
     comp_subtype="Integ",
     depends_on={"_integ_backlog": 1},
-    other_deps={
-        "_integ_backlog": {"initial": {}, "step": {"arrivals": 1, "completion": 1}}
-    },
+    other_deps={"_integ_backlog": {"initial": {}, "step": {"arrivals": 1, "completion": 1}}},
 )
 def backlog():
     return _integ_backlog()
@@ -240,7 +224,7 @@ def senior_quits():
     name="arrivals",
     comp_type="Auxiliary",
     comp_subtype="Normal",
-    depends_on={"arrival_rate": 1, "time": 1, "arrival_step": 1, "step_time": 1},
+    depends_on={"arrival_rate": 1, "arrival_step": 1, "time": 1, "step_time": 1},
 )
 def arrivals():
     return arrival_rate() + step(__data["time"], arrival_step(), step_time())
@@ -427,9 +411,7 @@ def target_staff():
     return 100
 
 
-@component.add(
-    name="hiring_adjustment_time", comp_type="Constant", comp_subtype="Normal"
-)
+@component.add(name="hiring_adjustment_time", comp_type="Constant", comp_subtype="Normal")
 def hiring_adjustment_time():
     return 4
 

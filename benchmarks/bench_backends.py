@@ -105,9 +105,15 @@ def hand_names(key: str) -> tuple[str, ...]:
 
 
 def pysd_model(mdl: str) -> Any:
+    import shutil
+    import tempfile
+
     import pysd
 
-    return pysd.read_vensim(str(HERE / "models" / mdl))
+    # PySD writes its translation beside the .mdl file: translate a copy in a scratch folder
+    copy = Path(tempfile.mkdtemp(prefix="simdyn-bench-")) / mdl
+    shutil.copy(HERE / "models" / mdl, copy)
+    return pysd.read_vensim(str(copy))
 
 
 def pysd_per_run(pm: Any, key: str, runs: int) -> float:

@@ -28,7 +28,7 @@ from simdyn.errors import (
 if TYPE_CHECKING:
     __version__: str
     from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
-    from simdyn.simulate import TimeGrid, simulate
+    from simdyn.simulate import TimeGrid, simulate, use_backend
 
 __all__ = [
     # errors
@@ -48,6 +48,7 @@ __all__ = [
     "load_model",
     "model_from_dict",
     "simulate",
+    "use_backend",
 ]
 
 #: public name -> the module that defines it (imported on first access)
@@ -59,6 +60,7 @@ _LAZY = {
     "model_from_dict": "simdyn.model",
     "TimeGrid": "simdyn.simulate",
     "simulate": "simdyn.simulate",
+    "use_backend": "simdyn.simulate",
 }
 
 

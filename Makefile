@@ -58,8 +58,10 @@ notebooks: setup
 test: browser lint typecheck unit doctest notebooks
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_backends.py
 
 # the vendored SDXorg XMILE cases through the command line (the unit tests run them in-process)
 xmile-conformance: setup

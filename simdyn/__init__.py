@@ -29,7 +29,7 @@ from simdyn.errors import (
 if TYPE_CHECKING:
     __version__: str
     from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
-    from simdyn.simulate import TimeGrid, simulate
+    from simdyn.simulate import TimeGrid, simulate, use_backend
     from simdyn.sweep import Sweep, run_sweep
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "model_from_dict",
     "run_sweep",
     "simulate",
+    "use_backend",
 ]
 
 #: public name -> the module that defines it (imported on first access)
@@ -67,6 +68,7 @@ _LAZY = {
     "simulate": "simdyn.simulate",
     "Sweep": "simdyn.sweep",
     "run_sweep": "simdyn.sweep",
+    "use_backend": "simdyn.simulate",
 }
 
 

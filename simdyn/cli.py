@@ -115,6 +115,13 @@ _strict_units_option = click.option(
     is_flag=True,
     help="Treat a unit inconsistency in a model as an error (default: print a warning).",
 )
+_backend_option = click.option(
+    "--backend",
+    type=click.Choice(["auto", "numpy", "compiled"]),
+    default="auto",
+    show_default=True,
+    help="numpy, compiled (numba; simdyn[fast]) or auto (compiled for large batches).",
+)
 
 
 def _warn_units(sources: Sequence[Path], sets: Sequence[str], strict: bool) -> None:
@@ -160,6 +167,7 @@ def cli(quiet: bool) -> None:
 )
 @_set_option
 @_method_option
+@_backend_option
 @click.option(
     "--variant",
     "variants",
@@ -176,6 +184,7 @@ def run(
     out: str | None,
     sets: tuple[str, ...],
     method: str | None,
+    backend: str,
     variants: tuple[str, ...],
     strict_units: bool,
     quiet: bool,
@@ -186,7 +195,8 @@ def run(
     """
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
     target = out if out is not None else str(Path("runs") / source.stem)
-    _report([source], target, sets, method, variants, _quiet(ctx, quiet), strict_units)
+    with simdyn.use_backend(backend):
+        _report([source], target, sets, method, variants, _quiet(ctx, quiet), strict_units)
 
 
 @cli.command()
@@ -201,6 +211,7 @@ def run(
 @_set_option
 @_method_option
 @_strict_units_option
+@_backend_option
 @_quiet_option
 @click.pass_context
 def compare(
@@ -210,10 +221,12 @@ def compare(
     sets: tuple[str, ...],
     method: str | None,
     strict_units: bool,
+    backend: str,
     quiet: bool,
 ) -> None:
     """Run several scenario files (with their variants) side by side in one report."""
-    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet), strict_units)
+    with simdyn.use_backend(backend):
+        _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet), strict_units)
 
 
 def _report(

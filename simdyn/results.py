@@ -63,7 +63,7 @@ def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
         ],
         dtype=object,
     )
-    return {
+    out = {
         "status": xr.Variable(
             ("scenario",),
             (~status.ok).astype(np.int8),
@@ -72,6 +72,11 @@ def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
         "failed_variable": xr.Variable(("scenario",), failed_var.astype(str)),
         "failed_time": xr.Variable(("scenario",), status.fail_time),
     }
+    if status.steps is not None:
+        out["steps"] = xr.Variable(
+            ("scenario",), status.steps, attrs={"doc": "accepted steps of each scenario"}
+        )
+    return out
 
 
 def _coords(

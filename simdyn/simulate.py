@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +14,16 @@ import xarray as xr
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
-from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
+from simdyn.integrate import (
+    EMBEDDED_PAIRS,
+    FIXED_METHODS,
+    SCIPY_METHODS,
+    Status,
+    integrate_embedded,
+    integrate_fixed,
+    integrate_scipy,
+)
+from simdyn.model.compile import to_ir
 from simdyn.model.compiled import Bound, CompiledModel
 from simdyn.model.functions import BindContext
 from simdyn.model.model import Model, load_model
@@ -22,9 +33,17 @@ from simdyn.model.timegrid import TimeGrid
 from simdyn.results import to_dataset
 
 if TYPE_CHECKING:
+    from simdyn.model.emit.numba import CompiledKernel
     from simdyn.network import GraphOperators
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "TimeGrid", "default_chunk_size", "simulate"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_CHUNK_SIZE",
+    "TimeGrid",
+    "default_chunk_size",
+    "simulate",
+    "use_backend",
+]
 
 #: The most scenarios integrated together (see :func:`default_chunk_size`).
 DEFAULT_CHUNK_SIZE = 8192
@@ -33,7 +52,9 @@ MIN_CHUNK_SIZE = 1024
 #: glibc's default ``M_MMAP_THRESHOLD``: numpy temporaries above it are fresh pages from the
 #: kernel each time (page faults, measured as system time in ``benchmarks/bench_churn.py``).
 TEMPORARY_BYTES = 128 * 1024
-METHODS = (*FIXED_METHODS, *SCIPY_METHODS)
+#: Scenarios per call of a compiled kernel (it splits them into blocks over all cores).
+COMPILED_CHUNK_SIZE = 65536
+METHODS = (*FIXED_METHODS, *EMBEDDED_PAIRS, *SCIPY_METHODS)
 
 
 def simulate(
@@ -55,6 +76,7 @@ def simulate(
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
     start_from: StartFrom | None = None,
+    backend: str | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -75,8 +97,9 @@ def simulate(
     start, stop, dt, save_per
         Time settings (default: the model's ``[time]`` table; ``save_per`` defaults to ``dt``).
     method
-        ``"euler"``, ``"rk2"``, ``"rk4"`` (fixed step) or a scipy method
-        (``"RK45"``, ``"RK23"``, ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``).
+        ``"euler"``, ``"rk2"``, ``"rk4"`` (fixed step), ``"dopri5"``, ``"bs23"`` (adaptive,
+        each scenario with its own step size) or a scipy method (``"RK45"``, ``"RK23"``,
+        ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``: one step size per chunk).
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
@@ -94,7 +117,7 @@ def simulate(
         stream ``scenario_offset + k``, so a batch cut into pieces (a sweep) draws the same
         numbers as one batch.
     rtol, atol
-        Tolerances of scipy methods.
+        Tolerances of the adaptive methods.
     progress
         Called as ``progress(done, total)`` after each chunk.
     start_from
@@ -103,6 +126,12 @@ def simulate(
         preset), presets by group (``{"style": "directive"}``), or a result with one time
         selected (``ds.sel(time=24)``: its stocks, of one scenario or one per scenario).
         Styles and policies are then compared from the same start.
+    backend
+        ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
+        machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
+        ``"auto"`` (compiled when numba is installed, the model and method are supported and
+        the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
+        the one set by :func:`use_backend` (``"auto"`` unless set).
 
     Returns
     -------
@@ -137,6 +166,7 @@ def simulate(
             rtol=rtol,
             atol=atol,
             progress=progress,
+            backend=backend,
         )
         ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
         ds.attrs["start_from"] = _describe_start(start_from)
@@ -153,10 +183,10 @@ def simulate(
         "seed": _root_seed(seed),
         "offset": scenario_offset,
     }
-    status = run.all(
-        max(1, int(chunk_size or default_chunk_size(cm, method))), ctx, rtol, atol, progress
-    )
-    return to_dataset(model, cm, grid, method, run.out, p, status, p.n)
+    status = run.integrate(backend or _BACKEND.get(), chunk_size, ctx, rtol, atol, progress)
+    ds = to_dataset(model, cm, grid, method, run.out, p, status, p.n)
+    ds.attrs.update(run.backend_attrs())
+    return ds
 
 
 StartFrom = str | Mapping[str, str] | xr.Dataset
@@ -187,6 +217,7 @@ def _start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, F
         save=list(model.stocks),
         network=run["network"],
         seed=run["seed"],
+        backend="numpy",  # one step: not worth a kernel
     )
     return _state_of(model, ds.isel(time=0))
 
@@ -257,7 +288,7 @@ def default_chunk_size(cm: CompiledModel, method: str = "euler") -> int:
 
 def _method(method: str) -> str:
     """The canonical spelling of ``method`` (fixed-step names lower case, scipy's as scipy's)."""
-    if method.lower() in FIXED_METHODS:
+    if method.lower() in FIXED_METHODS or method.lower() in EMBEDDED_PAIRS:
         return method.lower()
     if method in SCIPY_METHODS:
         return method
@@ -302,7 +333,7 @@ class _Run:
         p: Params,
         save_names: list[str],
     ) -> None:
-        self.cm, self.grid, self.method = cm, grid, method
+        self.cm, self.model, self.grid, self.method = cm, model, grid, method
         self.n = p.n
         self.arrays = p.arrays()
         self.save_names = save_names
@@ -313,12 +344,49 @@ class _Run:
             for nm in save_names
         }
         self.fixed = method in FIXED_METHODS
+        self.embedded = method in EMBEDDED_PAIRS
+        self.kernel: CompiledKernel | None = None
         if cm.events and not self.fixed:
             raise ScenarioError(
                 f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
                 where="method",
                 hint="use a fixed-step method: euler, rk2 or rk4",
             )
+        if self.embedded and cm.has_history:
+            raise ScenarioError(
+                f"model {model.name!r} has a fixed DELAY, which needs one time for the whole batch",
+                where="method",
+                hint="use a fixed-step method or a scipy method such as RK45",
+            )
+
+    def integrate(
+        self,
+        backend: str,
+        chunk_size: int | None,
+        ctx: Mapping[str, Any],
+        rtol: float,
+        atol: float,
+        progress: Callable[[int, int], None] | None,
+    ) -> Status:
+        """Integrate the batch with ``backend``'s choice of kernel; each scenario's status."""
+        ops = ctx["network"]
+        work = self.n * self.grid.n_steps
+        self.kernel = _choose_backend(backend, self.model, ops, self.method, work)
+        if self.kernel is not None:
+            size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
+            return self.compiled(self.kernel, size, progress)
+        size = max(1, int(chunk_size or default_chunk_size(self.cm, self.method)))
+        return self.all(size, ctx, rtol, atol, progress)
+
+    def backend_attrs(self) -> dict[str, Any]:
+        """The dataset attributes saying which backend ran (and how its kernel was had)."""
+        if self.kernel is None:
+            return {"backend": "numpy"}
+        return {
+            "backend": "compiled",
+            "compile_seconds": self.kernel.compile_seconds,
+            "kernel_from_cache": int(self.kernel.from_cache),
+        }
 
     def all(
         self,
@@ -331,8 +399,12 @@ class _Run:
         """Integrate every chunk of ``size`` scenarios; the status of each scenario."""
         n = self.n
         status = Status.all_ok(n)
+        if self.embedded:
+            status.steps = np.zeros(n, dtype=np.int64)
 
         def record(st: Status, lo: int, hi: int) -> None:
+            if status.steps is not None and st.steps is not None:
+                status.steps[lo:hi] = st.steps
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
             status.fail_row[lo:hi] = st.fail_row
@@ -341,7 +413,7 @@ class _Run:
         for lo in range(0, n, size):
             hi = min(n, lo + size)
             st = self.chunk(lo, hi, ctx, rtol, atol)
-            if not self.fixed and hi - lo > 1 and not st.ok.all():
+            if not self.fixed and not self.embedded and hi - lo > 1 and not st.ok.all():
                 # an adaptive solver shares one step size across the chunk: one failing scenario
                 # stops them all, so solve each scenario of the chunk on its own
                 for k in range(lo, hi):
@@ -397,6 +469,17 @@ class _Run:
                     ),
                 ),
             )
+        if self.embedded:
+            return integrate_embedded(
+                bound.rhs,
+                bound.y0,
+                t_eval=grid.times,
+                pair=EMBEDDED_PAIRS[self.method],
+                on_save=on_save,
+                rtol=rtol,
+                atol=atol,
+                clamp_rows=cm.nonneg_rows,
+            )
         return integrate_scipy(
             bound.rhs,
             bound.y0,
@@ -410,6 +493,111 @@ class _Run:
             max_step=grid.dt if cm.has_history else np.inf,
             after_step=_after_step(bound, None),
         )
+
+    def compiled(
+        self, kernel: CompiledKernel, size: int, progress: Callable[[int, int], None] | None
+    ) -> Status:
+        """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output."""
+        n, grid = self.n, self.grid
+        status = Status.all_ok(n)
+        save = list(self.out)
+        saved = np.empty((len(grid.times), kernel.saved_rows(save), n))
+        for lo in range(0, n, size):
+            hi = min(n, lo + size)
+            _, st = kernel.simulate(
+                chunk(self.arrays, lo, hi),
+                hi - lo,
+                tableau=FIXED_METHODS[self.method],
+                start=grid.start,
+                stop=grid.stop,
+                dt=grid.dt,
+                n_steps=grid.n_steps,
+                save_every=grid.save_every,
+                save=save,
+                out=saved,
+                col=lo,
+            )
+            status.ok[lo:hi] = st.ok
+            status.fail_time[lo:hi] = st.fail_time
+            status.fail_row[lo:hi] = st.fail_row
+            if progress is not None:
+                progress(hi, n)
+        offset = 0
+        for nm in save:
+            shape = self.out[nm].shape
+            rows = math.prod(shape[1:-1])
+            self.out[nm] = saved[:, offset : offset + rows].reshape(shape)
+            offset += rows
+        return status
+
+
+#: scenario-steps above which ``backend="auto"`` compiles a model whose kernel is on disk
+AUTO_CACHED = 2_000_000
+#: ... and above which it compiles one from scratch (tens of seconds of compiling)
+AUTO_UNCACHED = 300_000_000
+BACKENDS = ("auto", "numpy", "compiled")
+_BACKEND: contextvars.ContextVar[str] = contextvars.ContextVar("simdyn_backend", default="auto")
+
+
+@contextlib.contextmanager
+def use_backend(backend: str) -> Iterator[None]:
+    """Within the ``with`` block, :func:`simulate` runs with ``backend`` unless told otherwise.
+
+    This is how ``--backend`` on the command line reaches the runs a scenario file makes.
+
+    Examples
+    --------
+    >>> with use_backend("numpy"):
+    ...     ds = simulate("teacup", stop=1)
+    >>> ds.attrs["backend"]
+    'numpy'
+    """
+    _check_backend(backend)
+    token = _BACKEND.set(backend)
+    try:
+        yield
+    finally:
+        _BACKEND.reset(token)
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ScenarioError(
+            f"unknown backend {backend!r}",
+            where="backend",
+            hint=f"choose one of {', '.join(BACKENDS)}",
+        )
+
+
+def _choose_backend(
+    backend: str, model: Model, ops: GraphOperators | None, method: str, work: int
+) -> CompiledKernel | None:
+    """The kernel to run with, or ``None`` for the numpy backend."""
+    _check_backend(backend)
+    nodelist = ops.nodelist if ops is not None else None
+    if backend == "numpy":
+        return None
+    if backend == "compiled":
+        if method not in FIXED_METHODS:
+            raise ScenarioError(
+                f"the compiled backend runs fixed-step methods, not {method!r}",
+                where="backend",
+                hint=f'use method {", ".join(FIXED_METHODS)}, or backend="numpy"',
+            )
+        return model.kernel(nodelist)
+    from simdyn.model.emit.numba_cache import is_cached, kernels_available
+
+    if method not in FIXED_METHODS or work < AUTO_CACHED or not kernels_available():
+        return None
+    from simdyn.model.emit.numba import UnsupportedByCompiled, kernel_source
+
+    try:
+        source = kernel_source(to_ir(model.spec, nodelist=nodelist))
+    except UnsupportedByCompiled:
+        return None
+    if work < AUTO_UNCACHED and not is_cached(source):
+        return None
+    return model.kernel(nodelist)
 
 
 def _operators(network: Any) -> GraphOperators | None:

@@ -35,12 +35,16 @@ class RhsInto(Protocol):
 
 @dataclass
 class Status:
-    """Per-scenario outcome: ``ok[s]``; for failures the first time and state row non-finite."""
+    """Per-scenario outcome: ``ok[s]``; for failures the first time and state row non-finite.
+
+    ``steps`` counts each scenario's accepted steps when the method chooses them per scenario.
+    """
 
     ok: np.ndarray
     fail_time: FloatArray
     fail_row: IntArray
     message: str = ""
+    steps: IntArray | None = None
 
     @classmethod
     def all_ok(cls, n: int) -> Status:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simdyn.errors import ModelError, SimdynError
-from simdyn.model.compile import CompiledModel, compile_model
+from simdyn.errors import ModelError, ScenarioError, SimdynError
+from simdyn.model.compile import CompiledModel, compile_model, to_ir
 from simdyn.model.loader import (
     MODELS_DIR,
     NODE_DIM,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
+    from simdyn.model.emit.numba import CompiledKernel
     from simdyn.model.loops import Loop
 
 __all__ = ["Model", "list_models", "load_model", "model_from_dict"]
@@ -52,6 +54,7 @@ class Model:
         self.spec = spec
         self._compiled: dict[tuple[Any, ...] | None, CompiledModel] = {}
         self._units: list[UnitIssue] | None = None
+        self._kernels: dict[tuple[Any, ...] | None, CompiledKernel] = {}
 
     def __repr__(self) -> str:
         s = self.spec
@@ -345,6 +348,30 @@ class Model:
         if self._units is None:
             self._units = check_units(self.spec)
         return list(self._units)
+
+    def kernel(self, nodelist: Sequence[Any] | None = None) -> CompiledKernel:
+        """The compiled (numba) kernel for a given node list (cached; needs ``simdyn[fast]``).
+
+        Raises
+        ------
+        ScenarioError
+            When numba is not installed, or the model uses something the compiled backend
+            does not run (the message names it).
+        """
+        key = tuple(nodelist) if nodelist is not None else None
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            if importlib.util.find_spec("numba") is None:
+                raise ScenarioError(
+                    "the compiled backend needs numba, which is not installed",
+                    where="backend",
+                    hint="pip install 'simdyn[fast]', or use backend=\"numpy\"",
+                )
+            from simdyn.model.emit.numba import compile_kernel
+
+            kernel = compile_kernel(to_ir(self.spec, nodelist=nodelist))
+            self._kernels[key] = kernel
+        return kernel
 
     def compile(self, nodelist: Sequence[Any] | None = None) -> CompiledModel:
         """The compiled form for a given node list (cached)."""

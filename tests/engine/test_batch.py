@@ -175,7 +175,7 @@ def test_failure_time_and_hidden_stock(make_model: Make) -> None:
     assert ds.failed_variable.values[1] != ""
 
 
-@pytest.mark.parametrize("method", ["euler", "rk4", "RK45"])
+@pytest.mark.parametrize("method", ["euler", "rk4", "RK45", "dopri5"])
 def test_failing_scenarios_raise_no_numpy_warnings(make_model: Make, method: str) -> None:
     m = make_model(
         {"inverse": "1 / (TIME - z)"},
@@ -190,7 +190,7 @@ def test_failing_scenarios_raise_no_numpy_warnings(make_model: Make, method: str
     assert ds.status.values[1] == 1
 
 
-@pytest.mark.parametrize("method", ["euler", "rk2", "rk4", "RK45", "BDF"])
+@pytest.mark.parametrize("method", ["euler", "rk2", "rk4", "RK45", "BDF", "dopri5", "bs23"])
 def test_limited_outflow_reaches_the_next_stock_unchanged(make_model: Make, method: str) -> None:
     """A non-negative stock limits its outflow itself: what it loses, the next stock gains."""
     m = make_model(
@@ -213,7 +213,7 @@ def test_limited_outflow_reaches_the_next_stock_unchanged(make_model: Make, meth
         assert ds.drain.values[0, 1] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("method", ["RK45", "LSODA"])
+@pytest.mark.parametrize("method", ["RK45", "LSODA", "dopri5", "bs23"])
 def test_one_failing_scenario_does_not_stop_an_adaptive_batch(
     make_model: Make, method: str
 ) -> None:

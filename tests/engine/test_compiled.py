@@ -1,0 +1,174 @@
+"""The compiled backend gives the numpy backend's numbers: models, builtins, methods, failures.
+
+Each model compiles once (one kernel serves every fixed-step method); kernels are kept in the
+user's cache folder, so a second test run loads them instead of compiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simdyn
+from simdyn.model.compile import to_ir
+from simdyn.model.emit.numba import kernel_source
+from simdyn.model.emit.numba_cache import is_cached
+
+pytest.importorskip("numba")
+
+Make = Callable[..., simdyn.Model]
+METHODS = ("euler", "rk2", "rk4")
+
+#: a constant of each built-in model, varied over three scenarios
+VARIED = {
+    "teacup": ("characteristic_time", [5.0, 10.0, 20.0]),
+    "sir": ("contact_rate", [0.3, 0.5, 2.0]),
+    "bass": ("innovation", [0.01, 0.03, 0.1]),
+    "logistic": ("growth_rate", [0.1, 0.5, 1.5]),
+    "capability_trap": ("pressure_step", [0.0, 0.05, 0.2]),
+    "workforce_chain": ("time_to_proficiency", [10.0, 15.0, 25.0]),
+    "learning_org": ("delegation", [0.2, 0.4, 0.8]),
+}
+
+#: every builtin the compiled backend runs, with dimensions, subscripts and element equations
+EVERY_BUILTIN: dict[str, Any] = {
+    "model": {"name": "every_builtin", "time_units": "month"},
+    "time": {"start": 0, "stop": 6, "dt": 0.25},
+    "dimensions": {"team": ["a", "b", "c"]},
+    "constants": {
+        "tau": {"value": 2.0},
+        "gain": {"value": 1.5},
+        "size": {"value": [3.0, 5.0, 2.0], "dims": ["team"]},
+    },
+    "lookups": {"effect": {"points": [[0, 0], [5, 1], [20, 1.5]]}},
+    "stocks": {
+        "s": {
+            "initial": "10",
+            "inflows": ["inflow"],
+            "outflows": ["outflow"],
+            "non_negative": True,
+        },
+        "w": {"initial": "size", "inflows": ["growth"], "dims": ["team"]},
+    },
+    "flows": {
+        "inflow": {
+            "equation": "SMTH1(STEP(4, 3), tau) + DELAY3(PULSE(2, 1), tau) + RAMP(0.2, 1, 4)"
+            " + PULSE(1, 0.5, 1.5) + RAMP(0.1, 2)"
+        },
+        "outflow": {"equation": "gain * SMTH3(s, tau) + DELAYN(s, tau, 4) / 10"},
+        "growth": {
+            "equation": "w / tau * IF_THEN_ELSE(TIME > 2 AND NOT(w[b] > 50), 0.1, -0.05)",
+            "dims": ["team"],
+        },
+    },
+    "auxiliaries": {
+        "a": {"equation": "DELAY1(s, tau, 3) + INIT(s) + effect(s) + LOOKUP(effect, TIME)"},
+        "b": {
+            "equation": "SMTH1(a, 1, 2) + SAFEDIV(a, s - 10) + SAFEDIV(1, 0, 7) + MOD(TIME, 1.5)"
+        },
+        "math": {
+            "equation": "ABS(-a) + EXP(-TIME) + LN(1 + s) + LOG10(2 + s) + SQRT(s + 1) + SIN(a)"
+            " + COS(a) + TAN(0.1 * a) + ARCSIN(0.5) + ARCCOS(0.25) + ARCTAN(a) + INT(a) + PI"
+            " + a ^ 0.5 + DT + STARTTIME + STOPTIME"
+        },
+        "logic": {"equation": "(s > 5) + (s < 5) + (s = 10) + (s <> 10) + (s >= 1 OR s <= 0)"},
+        "total": {"equation": "SUM(w) + MEAN(w) + MIN(w) + MAX(w) + MIN(s, 3) + MAX(s, 3)"},
+        "share": {"equation": "w / SUM(w[*])", "dims": ["team"]},
+        "per_team": {
+            "equation": {"a": "w[a] * 2", "b": "total", "c": "SUM(w, team) - 1"},
+            "dims": ["team"],
+        },
+        "mixed": {"equation": "share * size + w[c]", "dims": ["team"]},
+    },
+}
+
+
+def _compare(model: simdyn.Model, params: dict[str, Any], method: str) -> None:
+    ref = simdyn.simulate(model, params=params, method=method, backend="numpy")
+    got = simdyn.simulate(model, params=params, method=method, backend="compiled")
+    assert got.attrs["backend"] == "compiled"
+    assert ref.attrs["backend"] == "numpy"
+    assert set(got.data_vars) == set(ref.data_vars)
+    for name, var in ref.data_vars.items():
+        if var.dtype.kind == "f":
+            np.testing.assert_allclose(
+                got[name].values, var.values, rtol=1e-12, atol=1e-12, err_msg=name
+            )
+        else:
+            np.testing.assert_array_equal(got[name].values, var.values, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(VARIED))
+def test_built_in_models_give_the_same_results(name: str) -> None:
+    model = simdyn.load_model(name)
+    const, values = VARIED[name]
+    for method in METHODS:
+        _compare(model, {const: values}, method)
+
+
+def test_every_builtin_gives_the_same_results() -> None:
+    model = simdyn.model_from_dict(EVERY_BUILTIN)
+    for method in METHODS:
+        _compare(model, {"tau": [1.0, 2.0, 3.5], "size[b]": [5.0, 40.0, 60.0]}, method)
+
+
+def test_failures_are_isolated_and_reported_alike(make_model: Make) -> None:
+    m = make_model(
+        {"inverse": "1 / (TIME - z)"},
+        constants={"z": 10.0},
+        stocks={"s": {"initial": "1", "inflows": ["g"]}, "q": {"initial": "0", "inflows": ["h"]}},
+        flows={"g": {"equation": "0.1"}, "h": {"equation": "s / (TIME - z)"}},
+        time={"start": 0, "stop": 2, "dt": 0.25},
+    )
+    for method in ("euler", "rk4"):
+        _compare(m, {"z": [10.0, 1.0, 0.5, 20.0]}, method)
+    ds = simdyn.simulate(m, params={"z": [10.0, 1.0]}, method="euler", backend="compiled")
+    assert ds.status.values.tolist() == [0, 1]
+    assert ds.failed_variable.values.tolist() == ["", "q"]
+
+
+def test_the_kernel_is_kept_on_disk_and_a_large_auto_run_uses_it() -> None:
+    model = simdyn.load_model("teacup")
+    simdyn.simulate(model, backend="compiled")
+    assert is_cached(kernel_source(to_ir(model.spec)))
+    small = simdyn.simulate(model, params={"characteristic_time": [5.0, 6.0]})
+    assert small.attrs["backend"] == "numpy"
+    big = simdyn.simulate(model, params={"characteristic_time": np.linspace(5, 20, 10_000)})
+    assert big.attrs["backend"] == "compiled"
+    assert big.attrs["compile_seconds"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        ("learning_org_network", {}, "random events"),
+        ("sir", {"method": "RK45"}, "fixed-step methods"),
+    ],
+)
+def test_what_the_compiled_backend_refuses_is_named(
+    model: str, kwargs: dict[str, Any], match: str
+) -> None:
+    extra: dict[str, Any] = {}
+    if model == "learning_org_network":
+        from simdyn.network import org_graph
+
+        extra["network"] = org_graph(3, seed=1)
+    with pytest.raises(simdyn.ScenarioError, match=match) as err:
+        simdyn.simulate(model, backend="compiled", **kwargs, **extra)
+    assert 'backend="numpy"' in str(err.value)
+
+
+def test_a_fixed_delay_and_random_events_are_refused(make_model: Make) -> None:
+    delayed = make_model(
+        {"late": "DELAY(s, 1, 0)"},
+        stocks={"s": {"initial": "1", "inflows": ["g"]}},
+        flows={"g": {"equation": "0.1"}},
+    )
+    with pytest.raises(simdyn.ScenarioError, match=r"DELAY\(x, tau\).*backend=\"numpy\""):
+        simdyn.simulate(delayed, backend="compiled")
+    # auto falls back to numpy for what the compiled backend does not run
+    ds = simdyn.simulate(delayed, backend="auto")
+    assert ds.attrs["backend"] == "numpy"

@@ -172,7 +172,12 @@ class Emitter:
     def _subscript(self, node: Subscript) -> Code:
         sym = self.symbols.get(node.name)
         if sym is None or sym.kind == "lookup":
-            return self._name(Name(node.name, node.col))
+            self._name(Name(node.name, node.col))  # unknown names and lookups first
+            raise ExpressionError(
+                f"{node.name!r} has no dimensions to subscript",
+                column=node.col,
+                hint=f"write {node.name} without [{', '.join(map(str, node.indices))}]",
+            )
         if len(node.indices) != len(sym.dims):
             raise ExpressionError(
                 f"{node.name!r} has {len(sym.dims)} dimension(s), {len(node.indices)} subscript(s) given",

@@ -11,6 +11,7 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
+from simdyn._limits import check_chunk_size, check_time_grid
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
@@ -39,33 +40,7 @@ class TimeGrid:
     save_per: float
 
     def __post_init__(self) -> None:
-        for key in ("start", "stop", "dt", "save_per"):
-            if not math.isfinite(getattr(self, key)):
-                raise ScenarioError(f"{key} must be a finite number", where=key)
-        if self.dt <= 0:
-            raise ScenarioError(f"dt must be positive, not {self.dt:g}", where="dt")
-        if self.stop <= self.start:
-            raise ScenarioError(
-                f"stop ({self.stop:g}) must be after start ({self.start:g})", where="stop"
-            )
-        if abs(self.n_steps * self.dt - (self.stop - self.start)) > 1e-9 * max(1.0, self.stop):
-            raise ScenarioError(
-                f"stop - start ({self.stop - self.start:g}) is not a whole number of steps dt = {self.dt:g}",
-                where="dt",
-                hint="choose dt so that (stop - start) / dt is a whole number",
-            )
-        if (
-            self.save_per < self.dt
-            or abs(self.save_every * self.dt - self.save_per) > 1e-9 * self.save_per
-        ):
-            raise ScenarioError(
-                f"save_per ({self.save_per:g}) must be a whole multiple of dt ({self.dt:g})",
-                where="save_per",
-            )
-        if self.n_steps > 50_000_000:
-            raise ScenarioError(
-                f"{self.n_steps} steps is too many", where="dt", hint="use a larger dt"
-            )
+        check_time_grid(self.start, self.stop, self.dt, self.save_per)
 
     @property
     def n_steps(self) -> int:
@@ -370,7 +345,7 @@ def simulate(
         for nm in save_names
     }
     status = Status.all_ok(n)
-    size = max(1, int(chunk_size or DEFAULT_CHUNK_SIZE))
+    size = check_chunk_size(chunk_size, DEFAULT_CHUNK_SIZE)
     if isinstance(seed, np.random.SeedSequence):
         root = seed
     elif isinstance(seed, np.random.Generator):

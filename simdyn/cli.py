@@ -18,6 +18,7 @@ import click
 
 import simdyn
 from simdyn import report, scenario
+from simdyn._files import read_input_text
 from simdyn.errors import SimdynError
 
 __all__ = ["EXIT_BAD_INPUT", "cli", "main"]
@@ -67,8 +68,8 @@ def _user_errors() -> Iterator[None]:
 def _is_model_file(path: Path) -> bool:
     """A model file has a [model] table; a scenario names its model with a string."""
     try:
-        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("model"), dict)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return isinstance(tomllib.loads(read_input_text(path)).get("model"), dict)
+    except (SimdynError, tomllib.TOMLDecodeError):
         return False  # the scenario loader reports the problem with its location
 
 

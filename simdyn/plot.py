@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -23,6 +24,12 @@ __all__ = ["plot_comparison", "plot_network", "plot_timeseries", "run_labels"]
 
 _MET = "#1a9850"
 _NOT_MET = "#d73027"
+
+
+def _plain(*texts: Text) -> None:
+    """Show user text (names, units, labels) as it is: never as matplotlib mathtext."""
+    for text in texts:
+        text.set_parse_math(False)
 
 
 def run_labels(dataset: xr.Dataset) -> list[str]:
@@ -114,18 +121,18 @@ def plot_timeseries(
                     label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
                 )
         units = str(dataset[name].attrs.get("units", ""))
-        ax.set_title(name if not units else f"{name} [{units}]", fontsize=10)
-        ax.set_xlabel(time_units)
+        _plain(ax.set_title(name if not units else f"{name} [{units}]", fontsize=10))
+        _plain(ax.set_xlabel(time_units))
         ax.grid(alpha=0.3)
         _readable_flat_axis(ax)
         if goals is not None and len(goals):
             _mark_goals(ax, goals, name, labels, colors)
         if len(labels) > 1 or any(s for s, _ in _series(dataset, name)):
-            ax.legend(fontsize=7, loc="best")
+            _plain(*ax.legend(fontsize=7, loc="best").get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(title)
+        _plain(fig.suptitle(title))
     return fig
 
 
@@ -230,9 +237,9 @@ def plot_comparison(
                 color=f"C{k % 10}",
             )
         ax.set_xticks(x, [f"t = {t:g}" for t in times])
-        ax.set_title(name, fontsize=10)
+        _plain(ax.set_title(name, fontsize=10))
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7)
+    _plain(*axes[0].legend(fontsize=7).get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     return fig
@@ -305,8 +312,9 @@ def plot_network(
             zorder=2,
             edgecolors="none",
         )
-        ax.set_title(label, fontsize=9)
+        _plain(ax.set_title(label, fontsize=9))
         ax.set_axis_off()
     if scatter is not None:
-        fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
+        bar = fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
+        _plain(bar.ax.yaxis.label)
     return fig

@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from simdyn._limits import MAX_DELAY_ORDER
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ExpressionError, ModelError, SimdynError
 from simdyn.expr import STATEFUL, BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp, parse, walk
@@ -283,6 +284,15 @@ class _Builder:
                     path,
                 )
             order = int(n_node.value)
+            if order > MAX_DELAY_ORDER:
+                raise self.error(
+                    ExpressionError(
+                        f"DELAYN of order {order:,} is too high (at most {MAX_DELAY_ORDER:,})",
+                        column=col,
+                        hint="each order is one hidden stock; orders above ~10 add little",
+                    ),
+                    path,
+                )
             init_arg = args[3] if len(args) > 3 else None
         else:
             order = 3 if upper in ("SMTH3", "DELAY3") else 1

@@ -11,7 +11,13 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-from simdyn._limits import check_chunk_size, check_time_grid
+from simdyn._limits import (
+    check_chunk_size,
+    check_run_memory,
+    check_time_grid,
+    estimate_run_bytes,
+    resolve_budget,
+)
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
@@ -244,6 +250,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
+    max_memory: int | str | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -280,6 +287,10 @@ def simulate(
         Tolerances of scipy methods.
     progress
         Called as ``progress(done, total)`` after each chunk.
+    max_memory
+        Memory budget in bytes (or ``"2G"``, ``"512M"``; default: what this machine has
+        available). A run whose results and state are estimated to need more is refused
+        before it starts; one that needs more than half of it warns.
 
     Returns
     -------
@@ -339,13 +350,14 @@ def simulate(
                 or ("constants are saved as coordinates" if nm in model.constants else None),
             )
     obs_index = [cm.observed.index(nm) for nm in save_names]
+    size = check_chunk_size(chunk_size, DEFAULT_CHUNK_SIZE)
+    check_run_memory(*_run_bytes(cm, save_names, grid, n, size, method), resolve_budget(max_memory))
     times = grid.times
     out = {
         nm: np.empty((len(times), *(cm.dim_sizes[d] for d in cm.variables[nm].dims), n))
         for nm in save_names
     }
     status = Status.all_ok(n)
-    size = check_chunk_size(chunk_size, DEFAULT_CHUNK_SIZE)
     if isinstance(seed, np.random.SeedSequence):
         root = seed
     elif isinstance(seed, np.random.Generator):
@@ -432,6 +444,25 @@ def simulate(
         if progress is not None:
             progress(hi, n)
     return _to_dataset(model, cm, grid, method, out, p, status, n)
+
+
+def _run_bytes(
+    cm: CompiledModel, save: Sequence[str], grid: TimeGrid, n: int, chunk: int, method: str
+) -> tuple[float, float]:
+    """Estimated bytes of results and of working state (see :func:`estimate_run_bytes`)."""
+    per_time = sum(math.prod(cm.dim_sizes[d] for d in cm.variables[nm].dims) for nm in save)
+    if method in FIXED_METHODS:
+        copies = FIXED_METHODS[method].stages + 4
+    else:  # scipy keeps stages, dense output and, for implicit methods, Jacobian blocks
+        copies = 16 + (3 * cm.n_state if method in ("BDF", "Radau", "LSODA") else 0)
+    return estimate_run_bytes(
+        values_per_time=per_time,
+        n_times=grid.n_steps // grid.save_every + 1,
+        n_scenarios=n,
+        n_state=cm.n_state,
+        chunk=chunk,
+        copies=copies,
+    )
 
 
 def _operators(network: Any) -> GraphOperators | None:

@@ -6,24 +6,40 @@ with numbers printed ``%g``-style (never a 300-digit integer).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import operator
 import os
+import warnings
+from collections.abc import Iterator
 
 from simdyn.errors import ScenarioError
 
 __all__ = [
+    "MAX_DELAY_ORDER",
+    "MAX_NODES",
     "MAX_STEPS",
     "available_memory",
     "check_chunk_size",
     "check_memory",
+    "check_run_memory",
     "check_time_grid",
+    "estimate_run_bytes",
     "format_bytes",
+    "memory_budget",
     "parse_bytes",
+    "resolve_budget",
 ]
 
 MAX_STEPS = 50_000_000
 """Most integration steps one run may take."""
+
+MAX_NODES = 1_000_000
+"""Most nodes (people) an org graph may have."""
+
+MAX_DELAY_ORDER = 1000
+"""Highest order of ``DELAYN`` (each order is one hidden stock)."""
 
 
 def check_time_grid(start: float, stop: float, dt: float, save_per: float) -> None:
@@ -178,4 +194,73 @@ def check_memory(
             f"{what} needs about {format_bytes(needed)}, more than the memory budget of {format_bytes(budget)}",
             where=where,
             hint=hint,
+        )
+
+
+_BUDGET: contextvars.ContextVar[int | None] = contextvars.ContextVar("simdyn_budget", default=None)
+
+WARN_FRACTION = 0.5
+"""A run estimated to need more than this share of the budget warns before it starts."""
+
+
+@contextlib.contextmanager
+def memory_budget(limit: int | str | None) -> Iterator[None]:
+    """Within the block, runs that give no ``max_memory`` use ``limit`` (``None``: no change).
+
+    This is how ``simdyn run --max-memory 2G`` reaches every run of a scenario file.
+    """
+    if limit is None:
+        yield
+        return
+    token = _BUDGET.set(parse_bytes(limit))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def resolve_budget(max_memory: int | str | None) -> int | None:
+    """The memory budget of a run: ``max_memory``, else the enclosing :func:`memory_budget`,
+    else the memory available on this machine (:func:`available_memory`)."""
+    if max_memory is not None:
+        return parse_bytes(max_memory)
+    inherited = _BUDGET.get()
+    return inherited if inherited is not None else available_memory()
+
+
+def estimate_run_bytes(
+    *,
+    values_per_time: int,
+    n_times: int,
+    n_scenarios: int,
+    n_state: int,
+    chunk: int,
+    copies: int,
+) -> tuple[float, float]:
+    """``(result bytes, working bytes)`` of a run, in float64.
+
+    Results: every saved value at every saved time for every scenario. Working memory: the
+    state of one chunk times ``copies`` (stages and temporaries of the method).
+    """
+    result = 8.0 * values_per_time * n_times * n_scenarios
+    working = 8.0 * n_state * min(chunk, n_scenarios) * copies
+    return result, working
+
+
+def check_run_memory(result: float, working: float, budget: int | None) -> None:
+    """Refuse a run that would not fit in ``budget``; warn when it would take most of it."""
+    total = result + working
+    check_memory(
+        total,
+        budget,
+        what=f"the run ({format_bytes(result)} of results, {format_bytes(working)} of state)",
+        hint="save fewer variables (save=...), save less often (save_per), run fewer "
+        "scenarios, or raise the budget with max_memory / --max-memory",
+    )
+    if budget is not None and total > WARN_FRACTION * budget:
+        warnings.warn(
+            f"the run needs about {format_bytes(total)} ({format_bytes(result)} of results), "
+            f"more than half the memory budget of {format_bytes(budget)}",
+            UserWarning,
+            stacklevel=3,
         )

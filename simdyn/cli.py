@@ -19,6 +19,7 @@ import click
 import simdyn
 from simdyn import report, scenario
 from simdyn._files import read_input_text
+from simdyn._limits import memory_budget
 from simdyn.errors import SimdynError
 
 __all__ = ["EXIT_BAD_INPUT", "cli", "main"]
@@ -105,6 +106,12 @@ _method_option = click.option(
     help="Integration method (euler, rk2, rk4, RK45, …); same as --set time.method=M.",
 )
 _quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+_memory_option = click.option(
+    "--max-memory",
+    metavar="SIZE",
+    help="Memory budget, e.g. 2G or 512M (default: what the machine has available). A run "
+    "estimated to need more is refused before it starts.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,6 +145,7 @@ def cli(quiet: bool) -> None:
     metavar="NAME",
     help="Run only this variant ('base' for the scenario without variants). Repeatable.",
 )
+@_memory_option
 @_quiet_option
 @click.pass_context
 def run(
@@ -147,6 +155,7 @@ def run(
     sets: tuple[str, ...],
     method: str | None,
     variants: tuple[str, ...],
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO (default: the built-in step-plan scenario) and write its report.
@@ -155,7 +164,7 @@ def run(
     """
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
     target = out if out is not None else str(Path("runs") / source.stem)
-    _report([source], target, sets, method, variants, _quiet(ctx, quiet))
+    _report([source], target, sets, method, variants, _quiet(ctx, quiet), max_memory)
 
 
 @cli.command()
@@ -169,6 +178,7 @@ def run(
 )
 @_set_option
 @_method_option
+@_memory_option
 @_quiet_option
 @click.pass_context
 def compare(
@@ -177,10 +187,11 @@ def compare(
     out: str,
     sets: tuple[str, ...],
     method: str | None,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run several scenario files (with their variants) side by side in one report."""
-    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet))
+    _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet), max_memory)
 
 
 def _report(
@@ -190,9 +201,10 @@ def _report(
     method: str | None,
     variants: Sequence[str],
     quiet: bool,
+    max_memory: str | None = None,
 ) -> None:
     progress = _Progress(enabled=not quiet)
-    with _user_errors():
+    with _user_errors(), memory_budget(max_memory):
         try:
             path = report.report_scenarios(
                 list(sources),

@@ -22,6 +22,7 @@ from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.integrate import FIXED_METHODS, SCIPY_METHODS, Status, integrate_fixed, integrate_scipy
+from simdyn.integrate.watch import SaveWatch
 from simdyn.model.compile import Bound, CompiledModel
 from simdyn.model.functions import BindContext
 from simdyn.model.loader import NODE_DIM, check_bounds, did_you_mean
@@ -358,6 +359,7 @@ def simulate(
         for nm in save_names
     }
     status = Status.all_ok(n)
+    watch = SaveWatch(n)  # saved variables (auxiliaries, flows) that go non-finite
     if isinstance(seed, np.random.SeedSequence):
         root = seed
     elif isinstance(seed, np.random.Generator):
@@ -395,6 +397,9 @@ def simulate(
             vals = bound.observe(t, t, y)
             for nm, j in zip(save_names, obs_index, strict=True):
                 out[nm][k, ..., lo:hi] = vals[j]
+            watch.check(t, lo, hi, save_names, [vals[j] for j in obs_index])
+
+        watch.reset(lo, hi)
 
         if fixed:
             return integrate_fixed(
@@ -443,6 +448,7 @@ def simulate(
             status.message = status.message or st.message
         if progress is not None:
             progress(hi, n)
+    watch.merge(status)
     return _to_dataset(model, cm, grid, method, out, p, status, n)
 
 
@@ -549,15 +555,15 @@ def _to_dataset(
         )
     failed_var = np.array(
         [
-            "" if ok else cm.row_owner(int(r))
-            for ok, r in zip(status.ok, status.fail_row, strict=True)
+            "" if ok else (var or cm.row_owner(int(r)))
+            for ok, r, var in zip(status.ok, status.fail_row, status.fail_variable, strict=True)
         ],
         dtype=object,
     )
     data_vars["status"] = xr.Variable(
         ("scenario",),
         (~status.ok).astype(np.int8),
-        attrs={"doc": "0 = ok, 1 = a value went non-finite"},
+        attrs={"doc": "0 = ok, 1 = a stock or saved variable went non-finite"},
     )
     data_vars["failed_variable"] = xr.Variable(("scenario",), failed_var.astype(str))
     data_vars["failed_time"] = xr.Variable(("scenario",), status.fail_time)

@@ -22,10 +22,13 @@ from simdyn._files import read_input_text
 from simdyn._limits import memory_budget
 from simdyn.errors import SimdynError
 
-__all__ = ["EXIT_BAD_INPUT", "cli", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "cli", "main"]
 
 EXIT_BAD_INPUT = 2
 """Exit code for a mistake in the input (the same code click uses for usage errors)."""
+
+EXIT_RUN_FAILED = 3
+"""Exit code when the output was written but at least one run went non-finite."""
 
 
 class _Progress:
@@ -217,6 +220,11 @@ def _report(
             progress.close()
     if not quiet:
         click.echo(f"report: {path}")
+    failures = report.failed_runs_in(path.parent)
+    for line in failures:
+        click.echo(f"run failed: {line}", err=True)
+    if failures:
+        sys.exit(EXIT_RUN_FAILED)
 
 
 @cli.command()

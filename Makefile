@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= runs/default
 
-.PHONY: setup run test lint typecheck unit doctest notebooks bench clean browser
+.PHONY: setup run test lint typecheck unit doctest notebooks bench clean browser fuzz
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ notebooks: setup
 	$(BIN)/python -m pytest -q --nbmake notebooks -p no:cacheprovider
 
 test: browser lint typecheck unit doctest notebooks
+
+# the long fuzz profile (>= 20,000 hostile cases, forked with time and memory limits)
+fuzz: setup
+	nice $(BIN)/python -m tests.fuzz.fuzz --cases $${FUZZ_CASES:-20000}
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py

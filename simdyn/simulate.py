@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from simdyn._limits import (
+    check_chunk_size,
+    check_run_memory,
+    check_time_grid,
+    estimate_run_bytes,
+    resolve_budget,
+)
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
@@ -394,6 +401,25 @@ class _Run:
             max_step=grid.dt if cm.has_history else np.inf,
             after_step=_after_step(bound, None),
         )
+
+
+def _run_bytes(
+    cm: CompiledModel, save: Sequence[str], grid: TimeGrid, n: int, chunk: int, method: str
+) -> tuple[float, float]:
+    """Estimated bytes of results and of working state (see :func:`estimate_run_bytes`)."""
+    per_time = sum(math.prod(cm.dim_sizes[d] for d in cm.variables[nm].dims) for nm in save)
+    if method in FIXED_METHODS:
+        copies = FIXED_METHODS[method].stages + 4
+    else:  # scipy keeps stages, dense output and, for implicit methods, Jacobian blocks
+        copies = 16 + (3 * cm.n_state if method in ("BDF", "Radau", "LSODA") else 0)
+    return estimate_run_bytes(
+        values_per_time=per_time,
+        n_times=grid.n_steps // grid.save_every + 1,
+        n_scenarios=n,
+        n_state=cm.n_state,
+        chunk=chunk,
+        copies=copies,
+    )
 
 
 def _operators(network: Any) -> GraphOperators | None:

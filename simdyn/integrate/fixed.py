@@ -9,8 +9,8 @@ non-negative stocks are clamped at zero after each step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,12 @@ class Status:
     fail_time: FloatArray
     fail_row: IntArray
     message: str = ""
+    fail_variable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Name of a failed saved variable (``""``: the failure is the state row ``fail_row``)."""
+
+    def __post_init__(self) -> None:
+        if self.fail_variable.shape != self.ok.shape:
+            self.fail_variable = np.full(self.ok.shape, "", dtype=object)
 
     @classmethod
     def all_ok(cls, n: int) -> Status:

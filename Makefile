@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 OUT    ?= runs/default
 
-.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench bench-sweep clean browser xmile-conformance
+.PHONY: setup setup-run run test lint typecheck unit doctest notebooks bench bench-sweep clean browser xmile-conformance fuzz
 
 # `make run` installs only what running needs; the dev tools come with `make setup` / `make test`
 setup-run: $(RUN_STAMP)
@@ -56,6 +56,10 @@ notebooks: setup
 	$(BIN)/python -m pytest -q --nbmake notebooks -p no:cacheprovider
 
 test: browser lint typecheck unit doctest notebooks
+
+# the long fuzz profile (>= 20,000 hostile cases, forked with time and memory limits)
+fuzz: setup
+	nice $(BIN)/python -m tests.fuzz.fuzz --cases $${FUZZ_CASES:-20000}
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

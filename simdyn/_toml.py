@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simdyn._files import read_input_text
 from simdyn.errors import SimdynError
 
 __all__ = [
@@ -135,20 +136,19 @@ class TomlDocument:
 
 
 def load_toml(
-    path: str | Path, *, error: type[SimdynError] = SimdynError, hint: str = "see https://toml.io"
+    path: str | Path,
+    *,
+    error: type[SimdynError] = SimdynError,
+    hint: str = "see https://toml.io",
+    what: str = "file",
 ) -> TomlDocument:
-    """Read and parse a TOML file; any failure is an ``error`` naming the file (and line)."""
+    """Read and parse a TOML file; any failure is an ``error`` naming the file (and line).
+
+    Only a regular UTF-8 text file of at most :data:`simdyn._files.MAX_TEXT_BYTES` is read
+    (see :func:`simdyn._files.read_input_text`); ``what`` names it in messages.
+    """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error("file not found", file=str(p)) from None
-    except IsADirectoryError:
-        raise error("is a directory, not a TOML file", file=str(p)) from None
-    except UnicodeDecodeError:
-        raise error("not a UTF-8 text file", file=str(p)) from None
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror}", file=str(p)) from None
+    text = read_input_text(p, what=what, error=error)
     data, lines = parse_toml(text, file=str(p), error=error, hint=hint)
     return TomlDocument(data, str(p), lines)
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 import simdyn
+from simdyn._files import read_input_text
 from simdyn._lazy import lazy_module
+from simdyn._limits import memory_budget
 from simdyn.errors import SimdynError
 
 if TYPE_CHECKING:
@@ -26,10 +28,13 @@ else:  # imported when a command first uses them: `simdyn --help` stays fast
     report = lazy_module("simdyn.report")
     scenario = lazy_module("simdyn.scenario")
 
-__all__ = ["EXIT_BAD_INPUT", "cli", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "cli", "main"]
 
 EXIT_BAD_INPUT = 2
 """Exit code for a mistake in the input (the same code click uses for usage errors)."""
+
+EXIT_RUN_FAILED = 3
+"""Exit code when the output was written but at least one run went non-finite."""
 
 
 class _Progress:
@@ -73,8 +78,8 @@ def _user_errors() -> Iterator[None]:
 def _is_model_file(path: Path) -> bool:
     """A model file has a [model] table; a scenario names its model with a string."""
     try:
-        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("model"), dict)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return isinstance(tomllib.loads(read_input_text(path)).get("model"), dict)
+    except (SimdynError, tomllib.TOMLDecodeError):
         return False  # the scenario loader reports the problem with its location
 
 
@@ -143,6 +148,14 @@ def _warn_units(sources: Sequence[Path], sets: Sequence[str], strict: bool) -> N
             click.echo(f"warning: {issue.message}", err=True)
 
 
+_memory_option = click.option(
+    "--max-memory",
+    metavar="SIZE",
+    help="Memory budget, e.g. 2G or 512M (default: what the machine has available). A run "
+    "estimated to need more is refused before it starts.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="simdyn", prog_name="simdyn")
 @_quiet_option
@@ -176,6 +189,7 @@ def cli(quiet: bool) -> None:
     help="Run only this variant ('base' for the scenario without variants). Repeatable.",
 )
 @_strict_units_option
+@_memory_option
 @_quiet_option
 @click.pass_context
 def run(
@@ -187,6 +201,7 @@ def run(
     backend: str,
     variants: tuple[str, ...],
     strict_units: bool,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO (default: the built-in step-plan scenario) and write its report.
@@ -196,7 +211,9 @@ def run(
     source = scenario_file if scenario_file is not None else scenario.DEFAULT_SCENARIO
     target = out if out is not None else str(Path("runs") / source.stem)
     with simdyn.use_backend(backend):
-        _report([source], target, sets, method, variants, _quiet(ctx, quiet), strict_units)
+        _report(
+            [source], target, sets, method, variants, _quiet(ctx, quiet), strict_units, max_memory
+        )
 
 
 @cli.command()
@@ -212,6 +229,7 @@ def run(
 @_method_option
 @_strict_units_option
 @_backend_option
+@_memory_option
 @_quiet_option
 @click.pass_context
 def compare(
@@ -222,11 +240,21 @@ def compare(
     method: str | None,
     strict_units: bool,
     backend: str,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run several scenario files (with their variants) side by side in one report."""
     with simdyn.use_backend(backend):
-        _report(list(scenario_files), out, sets, method, (), _quiet(ctx, quiet), strict_units)
+        _report(
+            list(scenario_files),
+            out,
+            sets,
+            method,
+            (),
+            _quiet(ctx, quiet),
+            strict_units,
+            max_memory,
+        )
 
 
 def _report(
@@ -237,9 +265,10 @@ def _report(
     variants: Sequence[str],
     quiet: bool,
     strict_units: bool = False,
+    max_memory: str | None = None,
 ) -> None:
     progress = _Progress(enabled=not quiet)
-    with _user_errors():
+    with _user_errors(), memory_budget(max_memory):
         _warn_units(sources, sets, strict_units)
         try:
             path = report.report_scenarios(
@@ -253,6 +282,11 @@ def _report(
             progress.close()
     if not quiet:
         click.echo(f"report: {path}")
+    failures = report.failed_runs_in(path.parent)
+    for line in failures:
+        click.echo(f"run failed: {line}", err=True)
+    if failures:
+        sys.exit(EXIT_RUN_FAILED)
 
 
 @cli.command()

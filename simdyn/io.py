@@ -41,6 +41,7 @@ __all__ = [
     "check_output_file",
     "check_output_target",
     "dataset_to_frame",
+    "neutralise_cells",
     "write_csv",
     "write_netcdf",
 ]
@@ -114,6 +115,13 @@ def atomic_directory(
         files = [p.name for p in tmp.iterdir() if p.name != MARKER]
         (tmp / MARKER).write_text(_manifest(writer, run_id, files), encoding="utf-8")
         _replace(tmp, target, inputs, label)
+    except OSError as exc:  # disk full, permissions: name the folder being written
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SimdynError(
+            f"cannot write the {label}: {exc.strerror or exc}",
+            file=str(target),
+            hint="check the free space and permissions there",
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -239,8 +247,41 @@ def dataset_to_frame(dataset: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells (and column names) that a spreadsheet would run as a formula.
+
+    A text cell starting with ``= + - @``, a tab or a carriage return gets a leading ``'``
+    (the OWASP advice against CSV injection); numbers are left as they are.
+
+    Examples
+    --------
+    >>> neutralise_cells(pd.DataFrame({"variant": ["=HYPERLINK(1)", "ok"], "x": [-1.0, 2.0]}))
+              variant    x
+    0  '=HYPERLINK(1) -1.0
+    1              ok  2.0
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(clean)
+    out.columns = [clean(str(c)) for c in out.columns]
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` as CSV without its index."""
+    """Write ``frame`` as CSV without its index, with formula-like text neutralised.
+
+    See :func:`neutralise_cells`.
+    """
     path = Path(path)
-    frame.to_csv(path, index=False)
+    neutralise_cells(frame).to_csv(path, index=False)
     return path

@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -29,6 +30,12 @@ __all__ = [
 
 _MET = "#1a9850"
 _NOT_MET = "#d73027"
+
+
+def _plain(*texts: Text) -> None:
+    """Show user text (names, units, labels) as it is: never as matplotlib mathtext."""
+    for text in texts:
+        text.set_parse_math(False)
 
 
 def run_labels(dataset: xr.Dataset) -> list[str]:
@@ -145,16 +152,16 @@ def plot_timeseries(
                     label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
                 )
         units = str(dataset[name].attrs.get("units", ""))
-        ax.set_title(name, fontsize=10)
-        ax.set_ylabel(units or "value", fontsize=8)
-        ax.set_xlabel(time_units)
+        _plain(ax.set_title(name, fontsize=10))
+        _plain(ax.set_ylabel(units or "value", fontsize=8))
+        _plain(ax.set_xlabel(time_units))
         ax.grid(alpha=0.3)
         _readable_flat_axis(ax)
         if goals is not None and len(goals):
             _mark_goals(ax, goals, name, labels, colors, dataset)
         handles, _ = ax.get_legend_handles_labels()
         if len(handles) > 1:
-            ax.legend(fontsize=7, loc="best")
+            _plain(*ax.legend(fontsize=7, loc="best").get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     if goals is not None and len(goals) and set(goals["variable"]) & set(variables):
@@ -163,7 +170,7 @@ def plot_timeseries(
         )
         fig.subplots_adjust(top=1 - 0.62 / (nrows * panel[1]))
     if title:
-        fig.suptitle(title, y=0.995)
+        _plain(fig.suptitle(title, y=0.995))
     return fig
 
 
@@ -312,10 +319,11 @@ def plot_comparison(
             )
         time_units = str(dataset.attrs.get("time_units", "")).strip()
         ax.set_xticks(x, [f"{time_units or 't'} {t:g}" for t in times])
-        ax.set_title(name, fontsize=10)
-        ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8)
+        _plain(*ax.get_xticklabels())
+        _plain(ax.set_title(name, fontsize=10))
+        _plain(ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8))
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7)
+    _plain(*axes[0].legend(fontsize=7).get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     return fig
@@ -388,8 +396,9 @@ def plot_network(
             zorder=2,
             edgecolors="none",
         )
-        ax.set_title(label, fontsize=9)
+        _plain(ax.set_title(label, fontsize=9))
         ax.set_axis_off()
     if scatter is not None:
-        fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
+        bar = fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
+        _plain(bar.ax.yaxis.label)
     return fig

@@ -58,8 +58,8 @@ def to_dataset(
 def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
     failed_var = np.array(
         [
-            "" if ok else cm.row_owner(int(r))
-            for ok, r in zip(status.ok, status.fail_row, strict=True)
+            "" if ok else (var or cm.row_owner(int(r)))
+            for ok, r, var in zip(status.ok, status.fail_row, status.fail_variable, strict=True)
         ],
         dtype=object,
     )
@@ -67,7 +67,7 @@ def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
         "status": xr.Variable(
             ("scenario",),
             (~status.ok).astype(np.int8),
-            attrs={"doc": "0 = ok, 1 = a value went non-finite"},
+            attrs={"doc": "0 = ok, 1 = a stock or saved variable went non-finite"},
         ),
         "failed_variable": xr.Variable(("scenario",), failed_var.astype(str)),
         "failed_time": xr.Variable(("scenario",), status.fail_time),

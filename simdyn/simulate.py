@@ -11,6 +11,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from simdyn._limits import (
+    check_chunk_size,
+    check_run_memory,
+    estimate_run_bytes,
+    resolve_budget,
+)
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
@@ -23,6 +29,7 @@ from simdyn.integrate import (
     integrate_fixed,
     integrate_scipy,
 )
+from simdyn.integrate.watch import SaveWatch
 from simdyn.model.compile import to_ir
 from simdyn.model.compiled import Bound, CompiledModel
 from simdyn.model.functions import BindContext
@@ -76,6 +83,7 @@ def simulate(
     atol: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
     start_from: StartFrom | None = None,
+    max_memory: int | str | None = None,
     backend: str | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
@@ -126,6 +134,10 @@ def simulate(
         preset), presets by group (``{"style": "directive"}``), or a result with one time
         selected (``ds.sel(time=24)``: its stocks, of one scenario or one per scenario).
         Styles and policies are then compared from the same start.
+    max_memory
+        Memory budget in bytes (or ``"2G"``, ``"512M"``; default: what this machine has
+        available). A run whose results and state are estimated to need more is refused
+        before it starts; one that needs more than half of it warns.
     backend
         ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
         machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
@@ -167,6 +179,7 @@ def simulate(
             atol=atol,
             progress=progress,
             backend=backend,
+            max_memory=max_memory,
         )
         ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
         ds.attrs["start_from"] = _describe_start(start_from)
@@ -176,7 +189,12 @@ def simulate(
     grid = TimeGrid.of(model.spec.time, start, stop, dt, save_per)
     method = _method(method or model.spec.time.method or "rk4")
     p = Params.build(cm, model, params, presets)
-    run = _Run(cm, model, grid, method, p, _save_names(cm, model, save))
+    save_names = _save_names(cm, model, save)
+    size = check_chunk_size(chunk_size, default_chunk_size(cm, method))
+    check_run_memory(
+        *_run_bytes(cm, save_names, grid, p.n, size, method), resolve_budget(max_memory)
+    )
+    run = _Run(cm, model, grid, method, p, save_names)
     ctx = {
         "network": ops,
         "teams": _teams(network, ops),
@@ -286,6 +304,25 @@ def default_chunk_size(cm: CompiledModel, method: str = "euler") -> int:
     return chunk
 
 
+def _run_bytes(
+    cm: CompiledModel, save: Sequence[str], grid: TimeGrid, n: int, chunk: int, method: str
+) -> tuple[float, float]:
+    """Estimated bytes of results and of working state (see :func:`estimate_run_bytes`)."""
+    per_time = sum(math.prod(cm.dim_sizes[d] for d in cm.variables[nm].dims) for nm in save)
+    if method in FIXED_METHODS:
+        copies = FIXED_METHODS[method].stages + 4
+    else:  # scipy keeps stages, dense output and, for implicit methods, Jacobian blocks
+        copies = 16 + (3 * cm.n_state if method in ("BDF", "Radau", "LSODA") else 0)
+    return estimate_run_bytes(
+        values_per_time=per_time,
+        n_times=grid.n_steps // grid.save_every + 1,
+        n_scenarios=n,
+        n_state=cm.n_state,
+        chunk=chunk,
+        copies=copies,
+    )
+
+
 def _method(method: str) -> str:
     """The canonical spelling of ``method`` (fixed-step names lower case, scipy's as scipy's)."""
     if method.lower() in FIXED_METHODS or method.lower() in EMBEDDED_PAIRS:
@@ -346,6 +383,7 @@ class _Run:
         self.fixed = method in FIXED_METHODS
         self.embedded = method in EMBEDDED_PAIRS
         self.kernel: CompiledKernel | None = None
+        self.watch = SaveWatch(self.n)  # saved variables (auxiliaries, flows) that go non-finite
         if cm.events and not self.fixed:
             raise ScenarioError(
                 f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
@@ -422,6 +460,7 @@ class _Run:
                 record(st, lo, hi)
             if progress is not None:
                 progress(hi, n)
+        self.watch.merge(status)
         return status
 
     def chunk(self, lo: int, hi: int, ctx: Mapping[str, Any], rtol: float, atol: float) -> Status:
@@ -450,7 +489,9 @@ class _Run:
             vals = bound.observe(t, t, y)
             for nm, j in zip(self.save_names, self.obs_index, strict=True):
                 self.out[nm][k, ..., lo:hi] = vals[j]
+            self.watch.check(t, lo, hi, self.save_names, [vals[j] for j in self.obs_index])
 
+        self.watch.reset(lo, hi)
         if self.fixed:
             return integrate_fixed(
                 bound.rhs,

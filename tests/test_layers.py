@@ -17,6 +17,7 @@ LAYERS = {
     "simdyn._rng": 0,
     "simdyn._files": 0.25,
     "simdyn._lazy": 0,
+    "simdyn._limits": 0.25,
     "simdyn._toml": 0.5,
     "simdyn.expr": 1,
     "simdyn.integrate": 1,

@@ -7,13 +7,17 @@ or band widths (LSODA). The step size follows the error of the whole batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate.fixed import Rhs, Status
+
+if TYPE_CHECKING:
+    from scipy.integrate import OdeSolver
 
 __all__ = ["SCIPY_METHODS", "integrate_scipy"]
 
@@ -53,13 +57,16 @@ def integrate_scipy(
     fixed delays).
     """
     n_state, n = y0.shape
-    nonfinite_at: list[float] = []
+    pending: list[_NonFinite] = []  # LSODA: the first non-finite derivative, seen after a step
 
     def fun(t: float, z: FloatArray) -> FloatArray:
         y = z.reshape(n, n_state).T
         dz = np.ascontiguousarray(rhs(t, t, np.ascontiguousarray(y)).T).ravel()
-        if not nonfinite_at and not np.isfinite(dz).all():
-            nonfinite_at.append(t)
+        if not np.isfinite(dz).all():
+            if method == "LSODA":  # Fortran calls this: an exception would not stop it
+                pending.append(_NonFinite(t, dz.copy()))
+                return np.zeros_like(dz)
+            raise _NonFinite(t, dz)  # stop at once: scipy may shrink the step forever
         return dz
 
     options: dict[str, Any] = {}
@@ -96,27 +103,88 @@ def integrate_scipy(
                     after_step(float(t), y0)
                 save_until(float(t), lambda _t: z0)
             return status
-        solver = _solver(method)(
-            fun,
-            float(t_eval[0]),
-            z0,
-            float(t_eval[-1]),
-            rtol=rtol,
-            atol=atol,
-            max_step=max_step,
-            **options,
-        )
-        while solver.status == "running":
-            message = solver.step()
-            if str(solver.status) == "failed":  # narrowed to "running" by the loop test
-                status.message = str(message)
-                break
-            if nonfinite_at:
-                status.message = f"a derivative became non-finite at t = {nonfinite_at[0]:g}"
-                break
-            if after_step is not None:
-                after_step(solver.t, np.ascontiguousarray(solver.y.reshape(n, n_state).T))
-            save_until(solver.t, solver.dense_output())
+        if status.ok.all():  # a non-finite initial state has failed at t0 already
+            _step_solver(
+                lambda: _solver(method)(
+                    fun,
+                    float(t_eval[0]),
+                    z0,
+                    float(t_eval[-1]),
+                    rtol=rtol,
+                    atol=atol,
+                    max_step=max_step,
+                    **options,
+                ),
+                status,
+                save_until,
+                after_step,
+                (n, n_state),
+                pending,
+            )
         missing = np.full((n_state * n,), np.nan)
         save_until(np.inf, lambda _t: missing)
     return status
+
+
+_STALL_STEPS = 100
+"""Consecutive steps shorter than 1e-12 of the span after which a scipy run is stopped."""
+
+
+class _NonFinite(Exception):
+    """Raised by the right-hand side handed to scipy when a derivative is not finite."""
+
+    def __init__(self, t: float, dz: FloatArray) -> None:
+        super().__init__(t)
+        self.t = t
+        self.dz = dz
+
+
+def _step_solver(
+    make: Callable[[], OdeSolver[Any]],
+    status: Status,
+    save_until: Callable[[float, Callable[[float], FloatArray]], None],
+    after_step: Callable[[float, FloatArray], None] | None,
+    shape: tuple[int, int],
+    pending: list[_NonFinite],
+) -> None:
+    """Step a scipy solver to its end, saving on the way; stop at the first non-finite
+    derivative and mark the scenarios (and state rows) it came from as failed there."""
+    n, n_state = shape
+    now = math.nan
+    try:
+        solver = make()
+        if pending:
+            raise pending[0]
+        tiny = 1e-12 * abs(solver.t_bound - solver.t)
+        stalled = 0
+        while solver.status == "running":
+            now = solver.t
+            message = solver.step()
+            if pending:
+                raise pending[0]
+            if str(solver.status) == "failed":  # narrowed to "running" by the loop test
+                status.message = str(message)
+                break
+            stalled = stalled + 1 if solver.t - now <= tiny else 0
+            if stalled >= _STALL_STEPS:  # the step size collapsed: a blow-up or a singularity
+                raise ValueError(f"the step size fell below {tiny:g} at t = {solver.t:g}")
+            if after_step is not None:
+                after_step(solver.t, np.ascontiguousarray(solver.y.reshape(n, n_state).T))
+            save_until(solver.t, solver.dense_output())
+    except _NonFinite as exc:
+        status.message = f"a derivative became non-finite at t = {exc.t:g}"
+        bad = ~np.isfinite(exc.dz.reshape(n, n_state))
+        cols = np.flatnonzero(bad.any(axis=1) & status.ok)
+        status.ok[cols] = False
+        status.fail_time[cols] = exc.t
+        status.fail_row[cols] = np.argmax(bad[cols], axis=1)
+    except (
+        ValueError,
+        RuntimeError,
+        ArithmeticError,
+    ) as exc:  # scipy: bad input, singular Jacobian
+        status.message = f"the solver stopped: {exc}"
+        cols = np.flatnonzero(status.ok)
+        status.ok[cols] = False
+        status.fail_time[cols] = now
+        status.fail_row[cols] = 0

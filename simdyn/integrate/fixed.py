@@ -9,7 +9,7 @@ non-negative stocks are clamped at zero after each step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +45,12 @@ class Status:
     fail_row: IntArray
     message: str = ""
     steps: IntArray | None = None
+    fail_variable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Name of a failed saved variable (``""``: the failure is the state row ``fail_row``)."""
+
+    def __post_init__(self) -> None:
+        if self.fail_variable.shape != self.ok.shape:
+            self.fail_variable = np.full(self.ok.shape, "", dtype=object)
 
     @classmethod
     def all_ok(cls, n: int) -> Status:

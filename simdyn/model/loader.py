@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from simdyn._toml import TomlDocument, load_toml
-from simdyn.errors import ModelError
+from simdyn.errors import ModelError, ScenarioError
 from simdyn.expr import is_reserved
 from simdyn.model.params import check_bounds, did_you_mean, sum_problem
 from simdyn.model.spec import (
@@ -31,7 +31,7 @@ from simdyn.model.spec import (
     TimeSpec,
     Value,
 )
-from simdyn.model.timegrid import grid_problem
+from simdyn.model.timegrid import TimeGrid
 
 __all__ = [
     "NODE_DIM",
@@ -234,9 +234,12 @@ class _Reader:
             raise self.fail(("time", "stop"), "must be after start")
         if spec.save_per is not None and spec.save_per <= 0:
             raise self.fail(("time", "save_per"), "must be positive")
-        problem = grid_problem(spec.start, spec.stop, spec.dt)
-        if problem is not None:
-            raise self.fail(("time", "dt"), *problem)
+        try:
+            save_per = spec.save_per if spec.save_per is not None else spec.dt
+            TimeGrid(float(spec.start), float(spec.stop), float(spec.dt), float(save_per))
+        except ScenarioError as exc:
+            key = exc.where if exc.where in t else next((k for k in ("stop", "dt") if k in t), "")
+            raise self.fail(("time", key or "dt"), exc.what, exc.hint) from None
         return spec
 
     def read_dimensions(self, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -594,7 +597,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Mod
 
 def spec_from_file(path: str | Path) -> ModelSpec:
     """Read and check a TOML model file (following ``[model] extends``)."""
-    doc = load_toml(path, error=ModelError, hint="see docs/model-files.md")
+    doc = load_toml(path, error=ModelError, hint="see docs/model-files.md", what="model file")
     named = doc.data.get("model")
     if isinstance(named, str):
         raise ModelError(
@@ -636,22 +639,32 @@ def _extend(
         return data
     reader = _Reader(data, file, doc)
     target = reader.text(model["extends"], ("model", "extends"))
-    base_path = (
-        MODELS_DIR / f"{target}.toml"
-        if "/" not in target and not target.endswith(".toml")
-        else (path.parent / target)
-    ).resolve()
+    if not target.strip() or "\x00" in target:
+        raise reader.fail(("model", "extends"), "must be a model name or file (no NUL byte)")
+    try:
+        base_path = (
+            MODELS_DIR / f"{target}.toml"
+            if "/" not in target and not target.endswith(".toml")
+            else (path.parent / target)
+        ).resolve()
+        found = base_path.is_file()
+    except OSError as exc:
+        raise reader.fail(
+            ("model", "extends"), f"cannot use {target[:80]!r}: {exc.strerror or exc}"
+        ) from None
     if base_path in chain or base_path == path.resolve():
         raise reader.fail(
             ("model", "extends"), f"circular extends: {target!r} extends this file again"
         )
-    if not base_path.is_file():
+    if not found:
         raise reader.fail(
             ("model", "extends"),
             f"cannot find the model {target!r} to extend",
             "a built-in model name or a path relative to this file",
         )
-    base_doc = load_toml(base_path, error=ModelError, hint="see docs/model-files.md")
+    base_doc = load_toml(
+        base_path, error=ModelError, hint="see docs/model-files.md", what="model file"
+    )
     base = _extend(base_doc.data, base_path, (*chain, path.resolve()), base_doc)
     _Reader(base, str(base_path), base_doc).read()  # the base must be valid on its own
     merged: dict[str, Any] = {
@@ -660,6 +673,12 @@ def _extend(
     for section, value in data.items():
         if isinstance(value, Mapping) and isinstance(merged.get(section), Mapping):
             merged[section] = {**merged[section], **value}
+        elif not isinstance(value, Mapping) and (
+            isinstance(merged.get(section), Mapping) or section in _VARIABLE_TABLES
+        ):
+            raise reader.fail(
+                (section,), f"must be a table, not {_typename(value)}", f"write [{section}.NAME]"
+            )
         else:
             merged[section] = value
     merged["model"] = {k: v for k, v in merged["model"].items() if k not in ("extends", "remove")}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simdyn._limits import MAX_STEPS, check_time_grid
 from simdyn._types import FloatArray
 from simdyn.errors import ScenarioError
 from simdyn.model.spec import TimeSpec
@@ -44,30 +45,12 @@ class TimeGrid:
         )
 
     def __post_init__(self) -> None:
-        for key in ("start", "stop", "dt", "save_per"):
-            if not math.isfinite(getattr(self, key)):
-                raise ScenarioError(f"{key} must be a finite number", where=key)
-        if self.dt <= 0:
-            raise ScenarioError(f"dt must be positive, not {self.dt:g}", where="dt")
-        if self.stop <= self.start:
-            raise ScenarioError(
-                f"stop ({self.stop:g}) must be after start ({self.start:g})", where="stop"
-            )
-        problem = grid_problem(self.start, self.stop, self.dt)
-        if problem is not None:
-            raise ScenarioError(problem[0], where="dt", hint=problem[1])
-        if (
-            self.save_per < self.dt
-            or abs(self.save_every * self.dt - self.save_per) > 1e-9 * self.save_per
-        ):
-            raise ScenarioError(
-                f"save_per ({self.save_per:g}) must be a whole multiple of dt ({self.dt:g})",
-                where="save_per",
-            )
-        if self.n_steps > 50_000_000:
-            raise ScenarioError(
-                f"{self.n_steps} steps is too many", where="dt", hint="use a larger dt"
-            )
+        span, step = self.stop - self.start, self.dt
+        if all(map(math.isfinite, (span, step))) and step > 0 and 0 < span / step <= MAX_STEPS:
+            problem = grid_problem(self.start, self.stop, self.dt)
+            if problem is not None:  # the whole-steps error with a dt that would work
+                raise ScenarioError(problem[0], where="dt", hint=problem[1])
+        check_time_grid(self.start, self.stop, self.dt, self.save_per)
 
     @property
     def n_steps(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 
+from simdyn._limits import MAX_NODES
 from simdyn._rng import Seed, as_generator
 from simdyn.errors import NetworkError
 
@@ -185,6 +186,12 @@ def org_graph(
     12
     """
     n_teams = _positive_int(n_teams, "n_teams")
+    if n_teams > MAX_NODES // 2:
+        raise NetworkError(
+            f"n_teams = {n_teams:.3g} makes more than {MAX_NODES:.3g} nodes",
+            where="n_teams",
+            hint=f"simdyn simulates org graphs of at most {MAX_NODES:,} people",
+        )
     bridge_width = _positive_int(bridge_width, "bridge_width", minimum=0)
     weak_low, weak_high = _strength_range(weak_strength, "weak_strength")
     shortcut_prob = _probability(shortcut_prob, "shortcut_prob")

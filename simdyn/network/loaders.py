@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from simdyn._files import atomic_file
+from simdyn._files import MAX_GRAPH_BYTES, atomic_file, read_input_bytes
 from simdyn.errors import NetworkError
 from simdyn.network._common import check_graph
 from simdyn.network.graphs import EDGE_KINDS
@@ -38,14 +38,8 @@ ROLES = ("manager", "member")
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise NetworkError(
-            f"cannot read file: {exc.strerror or exc}",
-            file=str(path),
-            hint="check that the path exists and is readable",
-        ) from None
+    """A regular graph file of at most :data:`simdyn._files.MAX_GRAPH_BYTES`."""
+    return read_input_bytes(path, what="graph file", error=NetworkError, max_bytes=MAX_GRAPH_BYTES)
 
 
 def _read_text(path: Path) -> str:
@@ -380,6 +374,8 @@ class _GraphMLLines:
         self.graph_line: int | None = None
         self.nodes: dict[str, int] = {}
         self.edges: dict[tuple[str, str], list[int]] = {}
+        self.anonymous: list[int] = []  # lines of <node> elements without an id
+        self.path = path
         parser = xml.parsers.expat.ParserCreate()
         parser.StartElementHandler = self._start
         self._parser = parser
@@ -398,11 +394,41 @@ class _GraphMLLines:
         local = name.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
         if local == "graph" and self.graph_line is None:
             self.graph_line = line
-        elif local == "node" and "id" in attrs:
-            self.nodes.setdefault(attrs["id"], line)
+        elif local == "node":
+            if "id" in attrs:
+                self.nodes.setdefault(attrs["id"], line)
+            else:
+                self.anonymous.append(line)
         elif local == "edge":
             key = (attrs.get("source", ""), attrs.get("target", ""))
             self.edges.setdefault(key, []).append(line)
+
+    def check(self) -> None:
+        """Every node has an id, every edge joins declared nodes, and there is a node."""
+        if self.anonymous:
+            raise NetworkError(
+                "a <node> without an id",
+                file=str(self.path),
+                line=self.anonymous[0],
+                hint='give every node an id: <node id="n1"/>',
+            )
+        for (u, v), found in self.edges.items():
+            for end, node in (("source", u), ("target", v)):
+                if node not in self.nodes:
+                    raise NetworkError(
+                        f"the edge's {end} {node[:80]!r} is not a declared <node>",
+                        file=str(self.path),
+                        line=found[0],
+                        where=end,
+                        hint=f'declare it: <node id="{node[:80]}"/>, or correct the id',
+                    )
+        if not self.nodes:
+            raise NetworkError(
+                "the graph has no nodes",
+                file=str(self.path),
+                line=self.graph_line,
+                hint='add <node id="..."/> elements inside <graph>',
+            )
 
     def edge_line(self, u: Any, v: Any) -> int | None:
         """Line of the last ``<edge>`` between ``u`` and ``v`` (either direction)."""
@@ -429,6 +455,7 @@ def read_graphml(
     path = Path(path)
     raw = _read_bytes(path)
     lines = _GraphMLLines(path, raw)
+    lines.check()
     try:
         node_type: Any = nodetype  # networkx types this as a class; any callable works
         G: nx.Graph[Any] = nx.read_graphml(io.BytesIO(raw), node_type=node_type)

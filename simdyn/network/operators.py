@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from simdyn._limits import MAX_NODES
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import NetworkError
 from simdyn.network._common import edge_arrays, resolve_nodelist
@@ -255,6 +256,11 @@ class GraphOperators:
         weight: str | None = "strength",
     ) -> GraphOperators:
         """Build all operators of ``G`` in the order ``nodelist``."""
+        if G.number_of_nodes() > MAX_NODES:
+            raise NetworkError(
+                f"the graph has {G.number_of_nodes():,} nodes; simdyn simulates at most {MAX_NODES:,}",
+                where="network",
+            )
         order = resolve_nodelist(G, nodelist)
         return cls(
             nodelist=order,

@@ -347,6 +347,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _failures(result: ScenarioResult) -> list[str]:
+    from simdyn.report._write import failed_runs
+
+    return failed_runs(result.dataset)
+
+
 def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
     """Render the self-contained HTML report of ``result``.
 
@@ -406,6 +412,7 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
         time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
         f"dt {t.dt:g}, method {t.method or 'model default'}",
         runs=runs,
+        failures=_failures(result),
         goals=goals,
         figures=[
             {

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import xarray as xr
+
 from simdyn.io import (
     atomic_directory,
     check_output_target,
@@ -18,7 +21,14 @@ from simdyn.report._html import make_plots, render_html
 from simdyn.scenario import ScenarioResult, ScenarioSet, compare_scenarios
 from simdyn.scenario._run import Progress
 
-__all__ = ["OUTPUT_FILES", "input_files", "report_scenarios", "write_run"]
+__all__ = [
+    "OUTPUT_FILES",
+    "failed_runs",
+    "failed_runs_in",
+    "input_files",
+    "report_scenarios",
+    "write_run",
+]
 
 OUTPUT_FILES = ("simdyn-run.json", "results.nc", "timeseries.csv", "goals.csv", "report.html")
 """The files every output folder holds, besides one PNG per plot."""
@@ -51,6 +61,43 @@ def write_run(result: ScenarioResult, out: str | os.PathLike[str]) -> Path:
             (tmp / f"{plot.name}.png").write_bytes(plot.png)
         (tmp / "report.html").write_text(render_html(result, plots), encoding="utf-8")
     return target / "report.html"
+
+
+def failed_runs(dataset: xr.Dataset) -> list[str]:
+    """One line per run whose values went non-finite: ``run: variable is not finite at t = T``.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(
+    ...     {"status": ("scenario", [0, 1]), "failed_variable": ("scenario", ["", "f"]),
+    ...      "failed_time": ("scenario", [float("nan"), 2.0])},
+    ...     coords={"variant": ("scenario", ["a", "b"])},
+    ... )
+    >>> failed_runs(ds)
+    ['b: f is not finite at t = 2']
+    """
+    if "status" not in dataset:
+        return []
+    names = (
+        [str(v) for v in dataset["variant"].values]
+        if "variant" in dataset.coords
+        else [str(k) for k in range(dataset.sizes.get("scenario", 1))]
+    )
+    lines = []
+    for k in np.flatnonzero(np.asarray(dataset["status"].values).reshape(-1) != 0):
+        var = str(np.asarray(dataset["failed_variable"].values).reshape(-1)[k])
+        t = float(np.asarray(dataset["failed_time"].values).reshape(-1)[k])
+        lines.append(f"{names[k]}: {var or 'a value'} is not finite at t = {t:g}")
+    return lines
+
+
+def failed_runs_in(folder: str | os.PathLike[str]) -> list[str]:
+    """:func:`failed_runs` of the ``results.nc`` in an output folder (none: no lines)."""
+    path = Path(folder) / "results.nc"
+    if not path.is_file():
+        return []
+    with xr.open_dataset(path) as ds:
+        return failed_runs(ds.load())
 
 
 def input_files(result: ScenarioResult) -> list[str]:

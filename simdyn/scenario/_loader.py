@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from simdyn._files import read_input_text
 from simdyn._toml import KeyPath, Origin, dotted, locate, parse_toml
 from simdyn.errors import ScenarioError
 from simdyn.model.xmile_xml import XMILE_SUFFIXES
@@ -237,12 +238,7 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
 def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Doc, str]:
     file = str(path)
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError("no such scenario file", file=file) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read the scenario file: {exc}", file=file) from None
+        text = read_input_text(path, what="file", error=ScenarioError)
     data, lines = parse_toml(text, file=file, error=ScenarioError, hint="see docs/scenarios.md")
     origins: dict[KeyPath, Origin] = {(): Origin(file, None, ())}
     origins.update({key: Origin(file, line, key) for key, line in lines.items()})
@@ -261,13 +257,19 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
         return doc, text
     if not isinstance(extends, str):
         _fail(doc, ("extends",), f"must be a file name, not {_kind(extends)}", None)
-    parent_path = (path.parent / extends).resolve()
+    if not extends.strip() or "\x00" in extends:
+        _fail(doc, ("extends",), "must be a file name (not empty, no NUL byte)", None)
+    try:
+        parent_path = (path.parent / extends).resolve()
+        found = parent_path.is_file()
+    except OSError as exc:
+        _fail(doc, ("extends",), f"cannot use {extends[:80]!r}: {exc.strerror or exc}", None)
     chain = (*stack, path.resolve())
     if parent_path in chain:
         cycle = " -> ".join(p.name for p in (*chain[chain.index(parent_path) :], parent_path))
         _fail(doc, ("extends",), f"circular extends: {cycle}", "remove one of the links")
-    if not parent_path.is_file():
-        _fail(doc, ("extends",), f"extends a file that does not exist: {extends}", None)
+    if not found:
+        _fail(doc, ("extends",), f"extends a file that does not exist: {extends[:200]}", None)
     parent, _ = _read(parent_path, text=None, stack=chain)
     return _merge(parent, doc), text
 

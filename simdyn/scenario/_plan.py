@@ -285,25 +285,42 @@ def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSett
     mt = model.time
     st = scenario.time
     try:
-        time = TimeSettings(
+        settings = TimeSettings(
             start=st.start if st.start is not None else float(mt.start),
             stop=st.stop if st.stop is not None else float(mt.stop),
             dt=st.dt if st.dt is not None else float(mt.dt),
             method=st.method if st.method is not None else mt.method,
             save_per=st.save_per if st.save_per is not None else mt.save_per,
         )
-        assert time.start is not None
-        assert time.stop is not None
-        assert time.dt is not None
-        # the checks simulate makes, so that validate refuses what run would refuse
-        TimeGrid(time.start, time.stop, time.dt, time.save_per or time.dt)
+        assert settings.start is not None
+        assert settings.stop is not None
+        assert settings.dt is not None
+        TimeGrid(
+            settings.start,
+            settings.stop,
+            settings.dt,
+            settings.save_per if settings.save_per is not None else settings.dt,
+        )
+        return settings
     except ScenarioError as exc:
         key = exc.where or ""
-        given = getattr(st, key, None) is not None if key else False
-        what = exc.what if given else f"{exc.what} (with the model's defaults)"
-        loc.fail(("time", key), what, exc.hint)
+        if key == "dt" and st.dt is None:  # too many steps: point at what the scenario set
+            key = next((k for k in ("stop", "start") if getattr(st, k) is not None), key)
+        if getattr(st, key, None) is None and model.spec.line_of("time", key) is not None:
+            # the value comes from the model file's [time] table: point there
+            raise ScenarioError(
+                exc.what,
+                file=model.spec.source,
+                line=model.spec.line_of("time", key),
+                where=f"time.{key}",
+                hint=exc.hint,
+            ) from None
+        defaults = any(getattr(st, k) is None for k in ("start", "stop", "dt"))
+        suffix = (
+            " (with the model's defaults)" if defaults and getattr(st, key, None) is None else ""
+        )
+        loc.fail(("time", key), f"{exc.what}{suffix}", exc.hint)
         raise
-    return time
 
 
 def _constant_ref(

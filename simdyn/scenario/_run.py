@@ -296,19 +296,35 @@ def simulate_plan(
     params: dict[str, Any] = dict(_flat_params(plan))
     if graph is not None and sc.network is not None:
         params.update(_node_params(sc, graph))
-    return simdyn.simulate(
-        plan.model,
-        params=params,
-        start=t.start,
-        stop=t.stop,
-        dt=t.dt,
-        save_per=t.save_per,
-        method=t.method,
-        save=list(plan.save),
-        network=graph,
-        seed=sc.seed,
-        start_from=start_from,
-    )
+    try:
+        return simdyn.simulate(
+            plan.model,
+            params=params,
+            start=t.start,
+            stop=t.stop,
+            dt=t.dt,
+            save_per=t.save_per,
+            method=t.method,
+            save=list(plan.save),
+            network=graph,
+            seed=sc.seed,
+            start_from=start_from,
+        )
+    except SimdynError as exc:
+        raise _located(exc, sc) from None
+
+
+def _located(exc: SimdynError, sc: Scenario) -> SimdynError:
+    """Point an error of :func:`simdyn.simulate` (``where="params.x"``) at the scenario file."""
+    if exc.file is not None:
+        return exc
+    key = exc.where or ""
+    head, _, rest = key.partition(".")
+    path: tuple[str, ...] = (head, rest.partition("[")[0]) if head == "params" and rest else ()
+    if not path and key in ("start", "stop", "dt", "save_per", "method"):
+        path = ("time", key)
+    file, line, where = sc.locate(path) if path else (sc.source, None, key)
+    return exc.located(file=file or sc.source, line=line, where=where or None)
 
 
 def combine_runs(runs: Sequence[Run], texts: Mapping[str, str]) -> xr.Dataset:

@@ -51,7 +51,7 @@ ParamValue: TypeAlias = float | tuple[float, ...] | Mapping[str, float]
 
 def _finite(value: float, where: str) -> float:
     if not math.isfinite(value):
-        raise ScenarioError(f"{value} is not a finite number", where=where)
+        raise ScenarioError(f"{value:g} is not a finite number", where=where)
     return value
 
 
@@ -81,18 +81,26 @@ class TimeSettings:
             if value is not None:
                 _finite(value, name)
         if self.dt is not None and self.dt <= 0:
-            raise ScenarioError(f"dt must be positive, not {self.dt}", where="dt")
+            raise ScenarioError(f"dt must be positive, not {self.dt:g}", where="dt")
         if self.save_per is not None and self.save_per <= 0:
-            raise ScenarioError(f"save_per must be positive, not {self.save_per}", where="save_per")
+            raise ScenarioError(
+                f"save_per must be positive, not {self.save_per:g}", where="save_per"
+            )
         if self.start is not None and self.stop is not None and self.stop <= self.start:
             raise ScenarioError(
-                f"stop ({self.stop}) must be after start ({self.start})", where="stop"
+                f"stop ({self.stop:g}) must be after start ({self.start:g})", where="stop"
             )
         if self.dt is not None and self.save_per is not None:
             ratio = self.save_per / self.dt
+            if not math.isfinite(ratio) or ratio > 1e15:
+                raise ScenarioError(
+                    f"save_per ({self.save_per:g}) is {ratio:.3g} times dt ({self.dt:g})",
+                    where="save_per",
+                    hint="save_per can be at most the length of the run",
+                )
             if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
                 raise ScenarioError(
-                    f"save_per ({self.save_per}) is not a whole multiple of dt ({self.dt})",
+                    f"save_per ({self.save_per:g}) is not a whole multiple of dt ({self.dt:g})",
                     where="save_per",
                     hint=f"try save_per = {max(round(ratio), 1) * self.dt:g}",
                 )

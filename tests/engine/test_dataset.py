@@ -151,7 +151,7 @@ def test_load_model_unknown_name_suggests() -> None:
         simdyn.load_model("teacpu")
     with pytest.raises(simdyn.ModelError, match=r"built-in models: .*teacup"):
         simdyn.load_model("zzzzzzzz")
-    with pytest.raises(simdyn.SimdynError, match="not found"):
+    with pytest.raises(simdyn.SimdynError, match="does not exist"):
         simdyn.load_model("/nonexistent/model.toml")
 
 

@@ -119,10 +119,10 @@ def test_node_ids_that_do_not_convert(tmp_path: Path) -> None:
 
 def test_unreadable_files(tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
-    with pytest.raises(NetworkError, match="cannot read file") as info:
+    with pytest.raises(NetworkError, match="the graph file does not exist") as info:
         read_edgelist_csv(missing)
     assert info.value.file == str(missing)
-    with pytest.raises(NetworkError, match="cannot read file"):
+    with pytest.raises(NetworkError, match="the graph file does not exist"):
         read_graphml(tmp_path / "nope.graphml")
     binary = tmp_path / "edges.csv"
     binary.write_bytes(b"source,target\na,b\n\xff\xfe,c\n")

@@ -32,7 +32,7 @@ CASES = [
         "stop before start",
         HEAD + "[time]\nstart = 5\nstop = 2\n",
         4,
-        "stop (2.0) must be after start",
+        "stop (2) must be after start",
     ),
     ("bad save_per", HEAD + "[time]\ndt = 0.25\nsave_per = 0.3\n", 4, "not a whole multiple of dt"),
     ("unknown method", HEAD + "[time]\nmethod = 'rk5'\n", 3, "unknown integration method 'rk5'"),
@@ -225,4 +225,4 @@ def test_bad_set_override_is_located_at_set(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "none.toml")])
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"{tmp_path / 'none.toml'}: no such scenario file"
+    assert result.stderr.strip() == f"{tmp_path / 'none.toml'}: the file does not exist"

@@ -64,6 +64,15 @@ _CHAINS = {
 }
 
 
+def _divisions(first: str, ops: list[str], texts: list[str]) -> str:
+    """``a * b / c`` as ``np.true_divide(a * b, c)``: a division by zero is ``inf`` or ``nan``
+    (a per-scenario failure), never Python's ``ZeroDivisionError`` on two plain numbers."""
+    out = first
+    for op, text in zip(ops, texts, strict=True):
+        out = f"np.true_divide({out}, {text})" if op == "/" else f"({out} * {text})"
+    return out
+
+
 @dataclass
 class Emitter:
     """Turns syntax trees into :class:`Code`.
@@ -174,7 +183,12 @@ class Emitter:
     def _subscript(self, node: Subscript) -> Code:
         sym = self.symbols.get(node.name)
         if sym is None or sym.kind == "lookup":
-            return self._name(Name(node.name, node.col))
+            self._name(Name(node.name, node.col))  # unknown names and lookups first
+            raise ExpressionError(
+                f"{node.name!r} has no dimensions to subscript",
+                column=node.col,
+                hint=f"write {node.name} without [{', '.join(map(str, node.indices))}]",
+            )
         if len(node.indices) != len(sym.dims):
             raise ExpressionError(
                 f"{node.name!r} has {len(sym.dims)} dimension(s), {len(node.indices)} subscript(s) given",
@@ -220,6 +234,8 @@ class Emitter:
             first, rest = self._chain(node, group)
             dims, texts = self.broadcast(self.emit(first), *(self.emit(r) for _, r in rest))
             if node.op in _ARITH:
+                if node.op in _MUL and any(op == "/" for op, _ in rest):
+                    return Code(_divisions(texts[0], [op for op, _ in rest], texts[1:]), dims)
                 body = texts[0] + "".join(
                     f" {_ARITH[op]} {t}" for (op, _), t in zip(rest, texts[1:], strict=True)
                 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
+from simdyn._limits import MAX_DELAY_ORDER
 from simdyn.errors import ExpressionError
 from simdyn.expr import BUILTINS, STATEFUL, BinOp, Call, If, Name, Node, Num, UnaryOp, walk
 from simdyn.model.passes.draft import Draft, Tree, Var
@@ -156,7 +157,17 @@ class _Expander:
                 ExpressionError("the order n of DELAYN must be a whole number ≥ 1", column=col),
                 path,
             )
-        return int(n_node.value), (args[3] if len(args) > 3 else None)
+        order = int(n_node.value)
+        if order > MAX_DELAY_ORDER:
+            raise self.d.error(
+                ExpressionError(
+                    f"DELAYN of order {order:,} is too high (at most {MAX_DELAY_ORDER:,})",
+                    column=col,
+                    hint="each order is one hidden stock; orders above ~10 add little",
+                ),
+                path,
+            )
+        return order, (args[3] if len(args) > 3 else None)
 
     def pipeline(
         self, base: str, args: tuple[Node, ...], x: Name, tau: Name, col: int, path: tuple[str, ...]

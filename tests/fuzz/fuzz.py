@@ -1,0 +1,148 @@
+"""The fuzz driver: ``python -m tests.fuzz.fuzz --cases 20000`` (``make fuzz``).
+
+Cases rotate over five kinds: an equation simulated through the Python API, a model file
+validated by the CLI, a scenario file run by the CLI (results, plots, report), a GraphML
+file read, and hostile ``simdyn run`` arguments in a sandbox. Each runs in a forked child
+with a time and an address-space limit (:mod:`tests.fuzz.harness`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.fuzz import generators as gen
+from tests.fuzz.harness import Tally, run_case
+
+SECONDS = 30.0
+MEMORY = 3 * 2**30
+
+
+def _equation_case(rng: random.Random, _: Path) -> Callable[[], int | None]:
+    init, flow, aux = gen.equation(rng), gen.equation(rng), gen.equation(rng)
+    method = rng.choice(["euler", "rk4", "RK45", "LSODA", "BDF"])
+
+    def case() -> None:
+        import simdyn
+        from simdyn.model import Model
+        from simdyn.model.loader import spec_from_dict
+
+        spec = spec_from_dict(
+            {
+                "model": {"name": "fz", "time_units": "month"},
+                "time": {"stop": 5, "dt": 0.5},
+                "constants": {"a": {"value": 1.0}},
+                "stocks": {"s": {"initial": init, "inflows": ["f"]}},
+                "flows": {"f": {"equation": flow}},
+                "auxiliaries": {"g": {"equation": aux}},
+            }
+        )
+        simdyn.simulate(Model(spec), method=method, params={"a": [0.0, 1.0, -1.0]})
+
+    return case
+
+
+def _cli(args: list[str], folder: Path) -> Callable[[], int | None]:
+    def case() -> int | None:
+        from simdyn.cli import main
+
+        os.chdir(folder)
+        main(args)
+        return 0
+
+    return case
+
+
+def _model_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
+    (folder / "m.toml").write_text(gen.model_file(rng), encoding="utf-8")
+    return _cli(["validate", "m.toml"], folder)
+
+
+def _scenario_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
+    (folder / "m.toml").write_text(gen.model_file(rng), encoding="utf-8")
+    (folder / "s.toml").write_text(gen.scenario_file(rng, "m.toml"), encoding="utf-8")
+    return _cli(["run", "s.toml", "--out", "out", "-q"], folder)
+
+
+def _graph_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
+    path = folder / "g.graphml"
+    path.write_text(gen.graphml_file(rng), encoding="utf-8")
+
+    def case() -> None:
+        from simdyn.network import read_graphml
+
+        read_graphml(path)
+
+    return case
+
+
+def _args_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
+    (folder / "m.toml").write_text(
+        '[model]\nname = "fz"\ntime_units = "month"\n[time]\nstop = 4\n'
+        '[constants.a]\nvalue = 1\n[stocks.s]\ninitial = "1"\n'
+    )
+    (folder / "s.toml").write_text('model = "m.toml"\n')
+    (folder / "notes.txt").write_text("keep")
+    (folder / "link").symlink_to(folder / "sub")
+    os.mkfifo(folder / "fifo")
+    args = gen.cli_args(rng)
+    inner = _cli(args, folder)
+
+    def case() -> int | None:
+        code = inner()
+        if not (folder / "s.toml").is_file() or not (folder / "notes.txt").is_file():
+            raise AssertionError(f"simdyn {' '.join(args)} deleted the user's files")
+        return code
+
+    return case
+
+
+KINDS = [_equation_case, _model_case, _scenario_case, _graph_case, _args_case]
+
+
+def run_profile(cases: int, seed: int = 0, *, scenario_every: int = 1) -> Tally:
+    """Run ``cases`` fuzz cases; ``scenario_every`` thins the slow full-run cases."""
+    tally = Tally()
+    root = Path(tempfile.mkdtemp(prefix="simdyn-fuzz-"))
+    try:
+        k = 0
+        while tally.cases < cases:
+            kind = KINDS[k % len(KINDS)]
+            k += 1
+            if kind is _scenario_case and (k // len(KINDS)) % scenario_every:
+                continue
+            rng = random.Random(f"{seed}-{k}")
+            folder = root / f"c{k}"
+            folder.mkdir()
+            case = kind(rng, folder)
+            run_case(
+                case, f"{kind.__name__} seed={seed}-{k}", tally, seconds=SECONDS, memory=MEMORY
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return tally
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    ns = parser.parse_args()
+    import simdyn.cli  # noqa: F401  (imported once, before the forks)
+
+    tally = run_profile(ns.cases, ns.seed)
+    print(tally.line())
+    for example in tally.examples:
+        print("---", example, sep="\n")
+    sys.exit(1 if tally.bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -106,7 +106,9 @@ def _args_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
 KINDS = [_equation_case, _model_case, _scenario_case, _graph_case, _args_case]
 
 
-def run_profile(cases: int, seed: int = 0, *, scenario_every: int = 1) -> Tally:
+def run_profile(
+    cases: int, seed: int = 0, *, scenario_every: int = 1, report_every: int = 0
+) -> Tally:
     """Run ``cases`` fuzz cases; ``scenario_every`` thins the slow full-run cases."""
     tally = Tally()
     root = Path(tempfile.mkdtemp(prefix="simdyn-fuzz-"))
@@ -125,6 +127,8 @@ def run_profile(cases: int, seed: int = 0, *, scenario_every: int = 1) -> Tally:
                 case, f"{kind.__name__} seed={seed}-{k}", tally, seconds=SECONDS, memory=MEMORY
             )
             shutil.rmtree(folder, ignore_errors=True)
+            if report_every and tally.cases % report_every == 0:
+                print(tally.line(), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return tally
@@ -137,7 +141,7 @@ def main() -> None:
     ns = parser.parse_args()
     import simdyn.cli  # noqa: F401  (imported once, before the forks)
 
-    tally = run_profile(ns.cases, ns.seed)
+    tally = run_profile(ns.cases, ns.seed, report_every=1000)
     print(tally.line())
     for example in tally.examples:
         print("---", example, sep="\n")

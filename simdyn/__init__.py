@@ -16,7 +16,6 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from simdyn.analysis import loop_dominance
 from simdyn.errors import (
     ExpressionError,
     IntegrationError,
@@ -28,6 +27,7 @@ from simdyn.errors import (
 
 if TYPE_CHECKING:
     __version__: str
+    from simdyn.analysis import loop_dominance
     from simdyn.model import Model, ModelSpec, list_models, load_model, model_from_dict
     from simdyn.simulate import TimeGrid, simulate, use_backend
     from simdyn.sweep import Sweep, run_sweep
@@ -67,6 +67,7 @@ _LAZY = {
     "TimeGrid": "simdyn.simulate",
     "simulate": "simdyn.simulate",
     "Sweep": "simdyn.sweep",
+    "loop_dominance": "simdyn.analysis",
     "run_sweep": "simdyn.sweep",
     "use_backend": "simdyn.simulate",
 }

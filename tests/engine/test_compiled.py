@@ -6,7 +6,9 @@ user's cache folder, so a second test run loads them instead of compiling.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,9 @@ import simdyn
 from simdyn.model.compile import to_ir
 from simdyn.model.emit.numba import kernel_source
 from simdyn.model.emit.numba_cache import is_cached
+
+sys.path.insert(0, str(Path(__file__).parent))
+from closeness import assert_same_run
 
 pytest.importorskip("numba")
 
@@ -93,12 +98,7 @@ def _compare(model: simdyn.Model, params: dict[str, Any], method: str) -> None:
     assert ref.attrs["backend"] == "numpy"
     assert set(got.data_vars) == set(ref.data_vars)
     for name, var in ref.data_vars.items():
-        if var.dtype.kind == "f":
-            np.testing.assert_allclose(
-                got[name].values, var.values, rtol=1e-12, atol=1e-12, err_msg=name
-            )
-        else:
-            np.testing.assert_array_equal(got[name].values, var.values, err_msg=name)
+        assert_same_run(got[name].values, var.values, rtol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("name", sorted(VARIED))

@@ -1,0 +1,245 @@
+"""Loop dominance through the hidden stocks of smooths and delays.
+
+Each model is written twice: with SMTH1/SMTH3/DELAY3, and with the same structure as explicit
+stocks and flows. Loop scores, relative scores and dominance must agree once the explicit
+model's chain variables are folded into the variable that owns the smooth or delay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simdyn
+from simdyn.errors import ModelError
+from simdyn.model.loops import fold_cycle
+
+_BASE: dict[str, Any] = {
+    "model": {"name": "m", "time_units": "month"},
+    "time": {"start": 0, "stop": 60, "dt": 0.25},
+}
+
+
+def _smooth_pair(order: int) -> tuple[simdyn.Model, simdyn.Model, dict[str, str]]:
+    """Goal seeking with a perception smooth (oscillates when adjusting fast)."""
+    consts = {"goal": {"value": 100}, "adj_time": {"value": 1.5}, "perception_time": {"value": 6}}
+    folded = {
+        **_BASE,
+        "constants": consts,
+        "stocks": {"level": {"initial": "10", "inflows": ["adjustment"]}},
+        "flows": {"adjustment": {"equation": "(goal - perceived_level) / adj_time"}},
+        "auxiliaries": {"perceived_level": {"equation": f"SMTH{order}(level, perception_time)"}},
+    }
+    stocks: dict[str, Any] = {"level": {"initial": "10", "inflows": ["adjustment"]}}
+    flows: dict[str, Any] = {"adjustment": {"equation": f"(goal - p{order}) / adj_time"}}
+    prev = "level"
+    st = f"perception_time / {order}" if order > 1 else "perception_time"
+    owner = {}
+    for i in range(1, order + 1):
+        stocks[f"p{i}"] = {"initial": "level", "inflows": [f"c{i}"]}
+        flows[f"c{i}"] = {"equation": f"({prev} - p{i}) / ({st})"}
+        owner[f"p{i}"] = owner[f"c{i}"] = "perceived_level"
+        prev = f"p{i}"
+    explicit = {**_BASE, "constants": consts, "stocks": stocks, "flows": flows}
+    return simdyn.model_from_dict(folded), simdyn.model_from_dict(explicit), owner
+
+
+def _delay_pair() -> tuple[simdyn.Model, simdyn.Model, dict[str, str]]:
+    """Stock management (Sterman 2000, ch. 17) ignoring the supply line: orders reach the
+    stock through a third-order acquisition delay, and the stock oscillates."""
+    consts = {
+        "loss": {"value": 10},
+        "desired_stock": {"value": 100},
+        "adj_time": {"value": 2},
+        "acquisition_delay": {"value": 6},
+    }
+    stocks_common = {
+        "stock": {"initial": "50", "inflows": ["acquisition"], "outflows": ["loss_rate"]}
+    }
+    folded = {
+        **_BASE,
+        "constants": consts,
+        "stocks": stocks_common,
+        "flows": {
+            "acquisition": {"equation": "DELAY3(orders, acquisition_delay)"},
+            "loss_rate": {"equation": "loss"},
+        },
+        "auxiliaries": {
+            "orders": {"equation": "MAX(0, loss + (desired_stock - stock) / adj_time)"}
+        },
+    }
+    st = "acquisition_delay / 3"
+    explicit = {
+        **_BASE,
+        "constants": consts,
+        "stocks": {
+            **stocks_common,
+            "s1": {"initial": f"orders * ({st})", "inflows": ["orders"], "outflows": ["o1"]},
+            "s2": {"initial": f"orders * ({st})", "inflows": ["o1"], "outflows": ["o2"]},
+            "s3": {"initial": f"orders * ({st})", "inflows": ["o2"], "outflows": ["acquisition"]},
+        },
+        "flows": {
+            "orders": {"equation": "MAX(0, loss + (desired_stock - stock) / adj_time)"},
+            "o1": {"equation": f"s1 / ({st})"},
+            "o2": {"equation": f"s2 / ({st})"},
+            "acquisition": {"equation": f"s3 / ({st})"},
+            "loss_rate": {"equation": "loss"},
+        },
+    }
+    owner = dict.fromkeys(("s1", "s2", "s3", "o1", "o2"), "acquisition")
+    return simdyn.model_from_dict(folded), simdyn.model_from_dict(explicit), owner
+
+
+def _by_folded_path(dom: Any, owner: dict[str, str]) -> dict[tuple[str, ...], list[np.ndarray]]:
+    out: dict[tuple[str, ...], list[np.ndarray]] = {}
+    for j, p in enumerate(dom["path"].values):
+        names = p.split(" → ")[:-1]
+        key = fold_cycle(names, owner)
+        k = key.index(min(key))
+        out.setdefault(key[k:] + key[:k], []).append(dom["loop_score"].isel(loop=j).values)
+    return out
+
+
+def _same_scores(folded: Any, explicit: Any, owner: dict[str, str]) -> None:
+    a, b = _by_folded_path(folded, {}), _by_folded_path(explicit, owner)
+    assert a.keys() == b.keys()
+    for key in a:
+        got = sorted(a[key], key=lambda x: float(np.nansum(x)))
+        want = sorted(b[key], key=lambda x: float(np.nansum(x)))
+        assert len(got) == len(want), key
+        for x, y in zip(got, want, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("order", [1, 3])
+def test_smooth_in_a_loop_scores_as_explicit_stocks(order):
+    folded, explicit, owner = _smooth_pair(order)
+    params = {"perception_time": [2.0, 6.0, 9.0]}
+    r_f = simdyn.simulate(folded, params=params, method="rk4")
+    r_e = simdyn.simulate(explicit, params=params, method="rk4")
+    level = r_f["level"].isel(scenario=2).values
+    assert level.max() > 100.0  # it overshoots: the smooth makes the loop oscillate
+    d_f = simdyn.loop_dominance(r_f, folded)
+    d_e = simdyn.loop_dominance(r_e, explicit)
+    _same_scores(d_f, d_e, owner)
+    assert d_f.sizes["loop"] == order + 1  # the outer loop and one adjustment per stage
+    outer = [j for j, p in enumerate(d_f["path"].values) if p.startswith("level")]
+    assert d_f["path"].values[outer[0]] == "level → perceived_level → adjustment → level"
+    assert d_f["polarity"].values[outer[0]] == "B"
+    # only visible variables are reported
+    assert not any(n[0] == "_" for p in d_f["path"].values for n in p.split(" → "))
+    assert set(d_f["link"].values) == {
+        "adjustment → level",
+        "perceived_level → adjustment",
+        "level → perceived_level",
+    }
+    # dominance over time is the same: the dominant loop of the level has the same path
+    for d, own in ((d_f, {}), (d_e, owner)):
+        path = dict(zip(d["loop"].values.tolist(), d["path"].values.tolist(), strict=True))
+        dominant = d["dominant_loop_by_stock"].sel(stock="level").values[1:]
+        folded_paths = [
+            fold_cycle(path[x].split(" → ")[:-1], own) if x else () for x in dominant.ravel()
+        ]
+        if d is d_f:
+            want = folded_paths
+        else:
+            assert folded_paths == want
+
+
+def test_delay3_in_a_loop_scores_as_explicit_stocks():
+    folded, explicit, owner = _delay_pair()
+    params = {"acquisition_delay": [3.0, 6.0]}
+    r_f = simdyn.simulate(folded, params=params, method="euler")
+    r_e = simdyn.simulate(explicit, params=params, method="euler")
+    np.testing.assert_allclose(r_f["stock"].values, r_e["stock"].values, rtol=1e-12)
+    assert r_f["stock"].isel(scenario=1).max() > 110  # overshoot: the oscillating stock
+    d_f = simdyn.loop_dominance(r_f, folded)
+    d_e = simdyn.loop_dominance(r_e, explicit)
+    _same_scores(d_f, d_e, owner)
+    paths = sorted(d_f["path"].values.tolist())
+    assert paths == [
+        "acquisition → acquisition",
+        "acquisition → acquisition",
+        "acquisition → acquisition",
+        "stock → orders → acquisition → stock",
+    ]
+    total = np.abs(d_f["relative_score"].isel(time=slice(1, None))).sum("loop").values
+    active = np.abs(d_f["loop_score"].isel(time=slice(1, None))).sum("loop").values > 0
+    assert active.mean() > 0.9  # the first step moves no stage output: no loop is active
+    np.testing.assert_allclose(total[active], 1.0, atol=1e-9)
+    # the stock-adjustment loop is the only loop through the stock
+    main = next(j for j, p in enumerate(d_f["path"].values) if p.startswith("stock"))
+    assert set(np.unique(d_f["dominant_loop_by_stock"].sel(stock="stock").values[1:])) <= {
+        str(d_f["loop"].values[main]),
+        "",
+    }
+
+
+def test_batched_equals_one_scenario_at_a_time():
+    folded, _, _ = _delay_pair()
+    values = [3.0, 6.0, 9.0]
+    batch = simdyn.loop_dominance(
+        simdyn.simulate(folded, params={"acquisition_delay": values}), folded
+    )
+    for k, v in enumerate(values):
+        one = simdyn.loop_dominance(
+            simdyn.simulate(folded, params={"acquisition_delay": [v]}), folded
+        )
+        np.testing.assert_allclose(
+            batch["loop_score"].isel(scenario=k).values,
+            one["loop_score"].isel(scenario=0).values,
+            rtol=1e-12,
+            equal_nan=True,
+        )
+        assert (
+            batch["dominant_loop"].isel(scenario=k).values
+            == one["dominant_loop"].isel(scenario=0).values
+        ).all()
+
+
+def test_named_loop_through_a_smooth():
+    folded, _, _ = _smooth_pair(1)
+    spec = folded.spec
+    data = {
+        **_BASE,
+        "constants": {k: {"value": c.value} for k, c in spec.constants.items()},
+        "stocks": {"level": {"initial": "10", "inflows": ["adjustment"]}},
+        "flows": {"adjustment": {"equation": "(goal - perceived_level) / adj_time"}},
+        "auxiliaries": {"perceived_level": {"equation": "SMTH1(level, perception_time)"}},
+        "loops": {
+            "correction": {
+                "variables": ["level", "perceived_level", "adjustment"],
+                "polarity": "B",
+                "description": "the level corrects itself on its perception",
+            }
+        },
+    }
+    m = simdyn.model_from_dict(data)
+    dom = simdyn.loop_dominance(simdyn.simulate(m), m)
+    assert "correction" in dom["loop"].values
+    j = list(dom["loop"].values).index("correction")
+    assert dom["polarity"].values[j] == "B"
+    assert dom["loop"].size == 2
+
+
+def test_a_run_the_model_did_not_make_is_an_error():
+    folded, _, _ = _smooth_pair(1)
+    run = simdyn.simulate(folded)
+    run["level"] = run["level"] * 1.01
+    with pytest.raises(ModelError, match="re-simulating the run"):
+        simdyn.loop_dominance(run, folded)
+
+
+def test_pipeline_delay_is_refused_with_its_location():
+    m = simdyn.model_from_dict(
+        {
+            **_BASE,
+            "constants": {"tau": {"value": 2}},
+            "stocks": {"s": {"initial": "1", "inflows": ["f"]}},
+            "flows": {"f": {"equation": "-DELAY(s, tau) / 10"}},
+        }
+    )
+    with pytest.raises(ModelError, match="fixed pipeline"):
+        simdyn.loop_dominance(simdyn.simulate(m, method="euler"), m)

@@ -246,7 +246,8 @@ def _describe(loops: list[Loop], hidden: Mapping[str, Hidden]) -> list[Loop]:
         h = inner[0]
         if lp.length == 1:
             stage = max(x.stage for x in inner)
-            desc = f"stage {stage} of {h.function} in {h.owner} adjusting itself"
+            what = "adjusting to its input" if h.function.startswith("SMTH") else "draining itself"
+            desc = f"stage {stage} of {h.function} in {h.owner} {what}"
         else:
             calls = sorted({f"{x.function} in {x.owner}" for x in inner})
             desc = "through the hidden stocks of " + ", ".join(calls)

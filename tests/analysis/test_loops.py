@@ -210,7 +210,18 @@ def test_capability_trap_work_harder_and_work_smarter_as_docs_loops_md_states():
     styles = ["directive", "transactional", "facilitative", "laissez_faire"]
     ds = simdyn.simulate(m, presets={"style": styles}, stop=60)
     dom = loop_dominance(ds, m, discover=False)
+    # docs/loops.md: the 761 loops of at most 17 links, and the two longer named loops
     assert dom.sizes["loop"] == 763
+    assert int((dom.length <= 17).sum()) == 761
+    assert (dom.loop_name.where(dom.length > 17, drop=True) != "").all()
+    rel = abs(dom.relative_score).sel(time=slice(6.5, 30))
+    named = dom.loop.values[dom.loop_name.values != ""]
+    np.testing.assert_allclose(
+        rel.sel(loop=named).sum("loop").mean("time"), [0.31, 0.30, 0.26, 0.23], atol=0.005
+    )
+    assert dom.path.sel(loop="R355").item().startswith("engagement → engagement_productivity")
+    assert dom.path.sel(loop="B19").item() == "performance_goal → goal_change → performance_goal"
+    assert dom.path.sel(loop="R10").item().startswith("novices_1 → assimilation_1")
     pair = loop_pair_share(dom, "work_harder", "work_smarter", start=6.5, stop=30)
     # the overload, per style (the table of docs/loops.md)
     np.testing.assert_array_equal(pair["active"].values, [47, 47, 43, 38])

@@ -29,7 +29,7 @@ from simdyn.expr import STATEFUL, BinOp, Call, If, Name, Node, Num, UnaryOp, par
 from simdyn.expr.printer import unparse
 from simdyn.model import Model
 from simdyn.model.compile import CompiledModel
-from simdyn.model.evaluate import run_columns
+from simdyn.model.evaluate import constant_columns
 from simdyn.model.spec import Auxiliary, Flow, ModelSpec, Stock
 
 __all__ = ["Hidden", "explicit_run", "explicit_spec", "has_hidden_stocks"]
@@ -239,11 +239,9 @@ def explicit_run(
             where="run",
             hint="analyse a run that starts from the model's initial values",
         )
-    cols, _, n_s = run_columns(run, cm)
-    params: dict[str, Any] = {}
-    for name in cm.spec.constants:
-        v = cols[name]
-        params[name] = v[..., 0] if v.shape[-1] == 1 else v[..., :n_s]
+    params: dict[str, Any] = {
+        name: v[..., 0] if v.shape[-1] == 1 else v for name, v in constant_columns(run, cm).items()
+    }
     attrs = run.attrs
     settings = {k: float(attrs[k]) for k in ("start", "stop", "dt", "save_per") if k in attrs}
     x = simulate(

@@ -242,3 +242,50 @@ def test_pipeline_delay_is_refused_with_its_location():
     )
     with pytest.raises(ModelError, match="fixed pipeline"):
         simdyn.loop_dominance(simdyn.simulate(m, method="euler"), m)
+
+
+def test_smooth_loop_scores_match_the_hand_derived_link_scores():
+    """Goal seeking with an SMTH1 perception p of the level L: ``L' = (goal - p) / a`` and
+    ``p' = (L - p) / tau``. Between two saved times, the link score of L into the smooth's
+    flow is ``ΔL / (ΔL - Δp)`` and of p into it ``-Δp / (ΔL - Δp)`` (ceteris paribus); every
+    other link of the chain scores +-1. So the correction loop scores ``-|ΔL / (ΔL - Δp)|`` and
+    the smooth's own adjustment ``-|Δp / (ΔL - Δp)|``."""
+    folded, _, _ = _smooth_pair(1)
+    run = simdyn.simulate(folded, params={"perception_time": [2.0, 9.0]}, method="rk4")
+    dom = simdyn.loop_dominance(run, folded)
+    d_level = run["level"].diff("time").values
+    d_p = run["perceived_level"].diff("time").values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        outer = -np.abs(d_level / (d_level - d_p))
+        inner = -np.abs(d_p / (d_level - d_p))
+    paths = dom["path"].values.tolist()
+    got_outer = dom["loop_score"].isel(
+        loop=paths.index("level → perceived_level → adjustment → level")
+    )
+    got_inner = dom["loop_score"].isel(loop=paths.index("perceived_level → perceived_level"))
+    np.testing.assert_allclose(got_outer.values[1:], outer, rtol=1e-9)
+    np.testing.assert_allclose(got_inner.values[1:], inner, rtol=1e-9)
+
+
+def test_given_loops_are_laid_out_through_the_hidden_stocks():
+    folded, _, _ = _delay_pair()
+    run = simdyn.simulate(folded, params={"acquisition_delay": [3.0, 6.0]})
+    auto = simdyn.loop_dominance(run, folded)
+    given = simdyn.loop_dominance(run, folded, loops=folded.loops())
+    assert given["path"].values.tolist() == ["stock → orders → acquisition → stock"]
+    j = auto["path"].values.tolist().index("stock → orders → acquisition → stock")
+    np.testing.assert_allclose(
+        given["loop_score"].isel(loop=0).values,
+        auto["loop_score"].isel(loop=j).values,
+        rtol=1e-12,
+        equal_nan=True,
+    )
+
+
+def test_a_run_of_stocks_and_flows_only_is_enough():
+    folded, _, _ = _smooth_pair(3)
+    full = simdyn.simulate(folded)
+    lean = simdyn.simulate(folded, save=["level", "adjustment"])
+    a = simdyn.loop_dominance(full, folded)
+    b = simdyn.loop_dominance(lean, folded)
+    np.testing.assert_allclose(a["loop_score"].values, b["loop_score"].values, equal_nan=True)

@@ -24,6 +24,7 @@ from simdyn.model import runtime
 from simdyn.model.causal import equation_trees
 from simdyn.model.compile import CompiledModel
 from simdyn.model.emit.numpy_expr import Code, Emitter, Symbol
+from simdyn.model.functions import FUNCTIONS
 
 __all__ = ["EquationEvaluator", "constant_columns", "partial_signs", "run_columns"]
 
@@ -116,6 +117,17 @@ class EquationEvaluator:
                 key = f"_init{len(inits) + 1}_{owner}"
                 inits.append((key, node.args[0]))
                 return Name(key, node.col)
+            if upper in FUNCTIONS:
+                table = "flows" if owner in self.cm.spec.flows else "auxiliaries"
+                raise ModelError(
+                    f"{owner!r} calls {upper}, an extension function, which loop analysis cannot "
+                    "re-evaluate (a random draw would be drawn anew)",
+                    file=self.cm.spec.source,
+                    line=self.cm.spec.line_of(table, owner),
+                    where=f"{table}.{owner}",
+                    hint=f"give the {upper} call an auxiliary of its own, whose inputs are constants: "
+                    "its saved values are then read as they are",
+                )
             if upper in STATEFUL:
                 table = "flows" if owner in self.cm.spec.flows else "auxiliaries"
                 raise ModelError(

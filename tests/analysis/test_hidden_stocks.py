@@ -289,3 +289,41 @@ def test_a_run_of_stocks_and_flows_only_is_enough():
     a = simdyn.loop_dominance(full, folded)
     b = simdyn.loop_dominance(lean, folded)
     np.testing.assert_allclose(a["loop_score"].values, b["loop_score"].values, equal_nan=True)
+
+
+def _noisy(noise_in_flow: bool) -> simdyn.Model:
+    noise = "NORMAL(0, 1)" if noise_in_flow else "noise"
+    aux: dict[str, Any] = {"perceived": {"equation": "SMTH1(level, tau)"}}
+    if not noise_in_flow:
+        aux["noise"] = {"equation": "NORMAL(0, 1)"}
+    return simdyn.model_from_dict(
+        {
+            **_BASE,
+            "constants": {"goal": {"value": 100}, "adj_time": {"value": 2}, "tau": {"value": 3}},
+            "stocks": {"level": {"initial": "10", "inflows": ["adjustment"]}},
+            "flows": {
+                "adjustment": {"equation": f"(goal * (1 + 0.05 * {noise}) - perceived) / adj_time"}
+            },
+            "auxiliaries": aux,
+        }
+    )
+
+
+def test_a_run_of_random_numbers_is_re_simulated_with_its_seed():
+    m = _noisy(noise_in_flow=False)
+    run = simdyn.simulate(m, params={"tau": [2.0, 4.0]}, seed=5, method="euler")
+    dom = simdyn.loop_dominance(run, m, seed=5)
+    assert sorted(dom["path"].values.tolist()) == [
+        "level → perceived → adjustment → level",
+        "perceived → perceived",
+    ]
+    with pytest.raises(ModelError, match="for a run of random numbers, its seed"):
+        simdyn.loop_dominance(run, m, seed=6)
+
+
+def test_a_random_draw_inside_a_loop_equation_is_a_located_error():
+    m = _noisy(noise_in_flow=True)
+    run = simdyn.simulate(m, seed=5, method="euler")
+    with pytest.raises(ModelError, match="calls NORMAL, an extension function") as info:
+        simdyn.loop_dominance(run, m, seed=5)
+    assert "flows.adjustment" in str(info.value)

@@ -327,3 +327,11 @@ def test_a_random_draw_inside_a_loop_equation_is_a_located_error():
     with pytest.raises(ModelError, match="calls NORMAL, an extension function") as info:
         simdyn.loop_dominance(run, m, seed=5)
     assert "flows.adjustment" in str(info.value)
+
+
+def test_a_run_started_from_given_stocks_is_refused():
+    folded, _, _ = _smooth_pair(1)
+    first = simdyn.simulate(folded)
+    later = simdyn.simulate(folded, start_from=first.isel(time=-1, scenario=0))
+    with pytest.raises(ModelError, match="started from given stock values"):
+        simdyn.loop_dominance(later, folded)

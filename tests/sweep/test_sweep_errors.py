@@ -68,6 +68,14 @@ def test_no_uncertainties_and_no_levers_is_an_empty_design(data: Path) -> None:
         load_sweep(path)
 
 
+def test_a_start_from_another_run_is_refused_at_its_line(data: Path) -> None:
+    text = BASE.replace("[sweep.design]", 'start_from = { run = "base" }\n[sweep.design]', 1)
+    path = _write(data, text)
+    with pytest.raises(ScenarioError) as info:
+        run_sweep(load_sweep(path), data / "o.zarr")
+    assert str(info.value).startswith(f"{path}:2: start_from.run: a sweep cannot start from")
+
+
 def test_scheduled_constant_points_to_the_policy(data: Path) -> None:
     text = BASE.replace("[sweep.uncertainties.reset_rate]", "[sweep.uncertainties.growth]")
     text = text.replace(

@@ -299,7 +299,6 @@ def simulate_plan(
     ``start_from`` (one time of that run's results, see :func:`simdyn.simulate`).
     """
     sc = plan.scenario
-    t = plan.time
     model, start_params = started(plan, graph)
     params: dict[str, Any] = {**start_params, **flat_params(plan)}
     if graph is not None and sc.network is not None:
@@ -308,11 +307,7 @@ def simulate_plan(
         ds = simdyn.simulate(
             model,
             params=params,
-            start=t.start,
-            stop=t.stop,
-            dt=t.dt,
-            save_per=t.save_per,
-            method=t.method,
+            **plan.time.arguments(),
             save=list(plan.save),
             network=graph,
             seed=sc.seed,

@@ -112,19 +112,8 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
         Located at the ``[sweep]`` key: an unknown constant or variable, a range outside the
         constant's bounds, style levers that change the model's structure, a network scenario.
     """
-    sset = load_scenario(sweep.scenario, text=sweep.text, overrides=sweep.overrides)
-    base = sset.base
-    if base.network is not None:
-        sweep.fail(("scenario",), "sweeps of network-mode scenarios are not supported")
-    if base.start_from is not None and not isinstance(base.start_from, str):
-        file, line, where = base.locate(("start_from", "run"))
-        raise ScenarioError(
-            "a sweep cannot start from another run",
-            file=file,
-            line=line,
-            where=where,
-            hint='start from a style (start_from = "directive"), or leave start_from out',
-        )
+    base = load_scenario(sweep.scenario, text=sweep.text, overrides=sweep.overrides).base
+    _check_scenario(sweep, base)
     model = scenario_model(base)
     combo_levers = tuple(lv for lv in sweep.levers if lv.categorical)
     for lv in combo_levers:
@@ -142,11 +131,7 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
                 "these styles schedule different constants, so they cannot share one batch",
                 "keep the style change's 'keep' list the same for every style, or split the sweep",
             )
-    flats = [_flat_values(p) for p in plans]
-    keys = tuple(k for k in flats[0] if any(f[k] != flats[0][k] for f in flats[1:]))
-    table = np.array([[f[k] for k in keys] for f in flats], dtype=np.float64).reshape(
-        len(flats), len(keys)
-    )
+    keys, table = _combo_table(plans)
     batch_model, start_params = started(first)
     base_params = {
         **start_params,
@@ -173,6 +158,29 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
         base_params=base_params,
         save=save,
     )
+
+
+def _check_scenario(sweep: Sweep, sc: Scenario) -> None:
+    """What a sweep cannot run: network mode, a start from another run's state."""
+    if sc.network is not None:
+        sweep.fail(("scenario",), "sweeps of network-mode scenarios are not supported")
+    if sc.start_from is not None and not isinstance(sc.start_from, str):
+        file, line, where = sc.locate(("start_from", "run"))
+        raise ScenarioError(
+            "a sweep cannot start from another run",
+            file=file,
+            line=line,
+            where=where,
+            hint='start from a style (start_from = "directive"), or leave start_from out',
+        )
+
+
+def _combo_table(plans: Sequence[RunPlan]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The constants in which the combinations' plans differ, and their values per plan."""
+    flats = [_flat_values(p) for p in plans]
+    keys = tuple(k for k in flats[0] if any(f[k] != flats[0][k] for f in flats[1:]))
+    table = np.array([[f[k] for k in keys] for f in flats], dtype=np.float64)
+    return keys, table.reshape(len(flats), len(keys))
 
 
 def _check_style_lever(sweep: Sweep, sc: Scenario, lv: Lever) -> None:

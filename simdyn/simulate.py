@@ -49,6 +49,7 @@ __all__ = [
     "TimeGrid",
     "default_chunk_size",
     "simulate",
+    "start_state",
     "use_backend",
 ]
 
@@ -160,7 +161,7 @@ def simulate(
     """
     model = load_model(model) if not isinstance(model, Model) else model
     if start_from is not None:
-        state = _start_state(model, start_from, start=start, dt=dt, network=network, seed=seed)
+        state = start_state(model, start_from, start=start, dt=dt, network=network, seed=seed)
         model, start_values = start_model(model, state)
         ds = simulate(
             model,
@@ -211,8 +212,12 @@ StartFrom = str | Mapping[str, str] | xr.Dataset
 """What ``simulate(start_from=...)`` takes: a style preset, presets by group, or a result."""
 
 
-def _start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, FloatArray]:
-    """The stocks' values to start from, laid out ``(*dims)`` or ``(*dims, scenario)``."""
+def start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, FloatArray]:
+    """The stocks' values ``simulate(model, start_from=...)`` starts from.
+
+    ``run`` holds the run's ``start``, ``dt``, ``network`` and ``seed`` (``None``: the model's).
+    Each value is laid out ``(*dims)`` or ``(*dims, scenario)``.
+    """
     if isinstance(start_from, xr.Dataset):
         return _state_of(model, start_from)
     if isinstance(start_from, str) and not model.presets.get("style"):

@@ -38,6 +38,7 @@ from simdyn.model.emit.numba_expr import (
     flat_index,
     index_tuples,
     local,
+    lookup_source,
 )
 
 __all__ = ["CompiledKernel", "UnsupportedByCompiled", "compile_kernel", "kernel_source"]
@@ -150,9 +151,17 @@ _OPTIONS = 'cache=True, error_model="numpy"'
 _RUN = """
 @nb.njit(cache=True, error_model="numpy")
 def _check(Y, m, lo, t, ok, fail_time, fail_row):
+    # x - x is 0 for a finite x and NaN otherwise: one vectorized pass counts the non-finite
+    bad = 0
+    for r in range(NS):
+        for j in range(m):
+            x = Y[r, j]
+            bad += (x - x) != 0.0
+    if bad == 0:
+        return
     for j in range(m):
         if ok[lo + j]:
-            for r in range(Y.shape[0]):
+            for r in range(NS):
                 if not np.isfinite(Y[r, j]):
                     ok[lo + j] = False
                     fail_time[lo + j] = t
@@ -235,10 +244,8 @@ def kernel_source(program: ir.Program) -> str:
         f"NS = {program.n_state}",
         f"NC = {max(pr.n_c, 1)}",
     ]
-    for lk in program.lookups:
-        head.append(f"L_{lk.name}_x = np.array({[float(x) for x in lk.xs]!r})")
-        head.append(f"L_{lk.name}_y = np.array({[float(y) for y in lk.ys]!r})")
     parts = ["\n".join(head)]
+    parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
     for fn in (pr.init(), pr.rhs(), pr.observe()):
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
     parts.append(_RUN)

@@ -24,7 +24,9 @@ __all__ = [
     "UnsupportedByCompiled",
     "flat_index",
     "index_tuples",
+    "local",
     "lookup_source",
+    "slot",
 ]
 
 _MATH1 = {
@@ -77,14 +79,16 @@ Env = Mapping[str, int]
 class ScalarPrinter:
     """Prints an expression for one element (``env``: dimension → element index).
 
-    ``constant_rows`` gives the first row of each constant in the parameter matrix ``P`` (read
-    as ``P[row, s]``, ``s`` the scenario); ``init_rows`` the first row of each ``INIT`` value in
-    the per-block matrix ``C`` (``C[row, j]``); every other variable is a local ``v_name_k``.
+    Constants and ``INIT`` values live in a block's work buffer ``B``, one row of ``block``
+    numbers per element: ``constant_rows`` and ``init_rows`` give the first row of each, read as
+    ``B[row * block + j]`` (``j`` the scenario within the block; the offset is a literal, so
+    LLVM sees that rows never overlap). Every other variable is a local ``v_name_k``.
     """
 
     program: ir.Program
     constant_rows: Mapping[str, int]
     init_rows: Mapping[str, int]
+    block: int
     _dims: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     # -- names ----------------------------------------------------------------------------------
@@ -93,9 +97,9 @@ class ScalarPrinter:
         sym = self.program.symbols[name]
         flat = flat_index(sym.shape, idx)
         if sym.kind == "constant":
-            return f"P[{self.constant_rows[name] + flat}, s]"
+            return slot((self.constant_rows[name] + flat) * self.block)
         if sym.kind == "init":
-            return f"C[{self.init_rows[name] + flat}, j]"
+            return slot((self.init_rows[name] + flat) * self.block)
         return local(name, flat)
 
     def dims(self, node: Node) -> tuple[str, ...]:
@@ -317,6 +321,11 @@ def lookup_source(table: ir.LookupTable, options: str) -> str:
         "    return res",
     ]
     return "\n".join(lines)
+
+
+def slot(offset: int, array: str = "B") -> str:
+    """Element ``j`` of the row starting at ``offset`` of a block's flat work ``array``."""
+    return f"{array}[{offset} + j]"
 
 
 def local(name: str, flat: int) -> str:

@@ -134,6 +134,10 @@ def test_failures_are_isolated_and_reported_alike(make_model: Make) -> None:
     )
     for method in ("euler", "rk4"):
         _compare(m, {"z": [10.0, 1.0, 0.5, 20.0]}, method)
+    # several blocks of scenarios, run in parallel, failures in the later ones
+    many = np.full(700, 10.0)
+    many[[3, 300, 699]] = [1.0, 0.5, 1.5]
+    _compare(m, {"z": many}, "rk4")
     ds = simdyn.simulate(m, params={"z": [10.0, 1.0]}, method="euler", backend="compiled")
     assert ds.status.values.tolist() == [0, 1]
     assert ds.failed_variable.values.tolist() == ["", "h"]  # the flow that went non-finite

@@ -173,7 +173,7 @@ def _over_block(signature: str, body: list[str]) -> list[str]:
 
 #: numpy's floating-point semantics (1 / 0 is inf, not an exception), machine code on disk
 _OPTIONS = 'cache=True, error_model="numpy"'
-_RUN = """
+_HELPERS = """
 @nb.njit(cache=True, error_model="numpy")
 def _nonfinite(Y, m):
     # x - x is 0 for a finite x and NaN otherwise: one vectorized pass counts the non-finite
@@ -246,6 +246,10 @@ def _finish(Y, B, w, m, clamp):
     return bad
 
 
+"""
+
+
+_DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
         fail_time, fail_row):
@@ -329,7 +333,11 @@ def kernel_source(program: ir.Program) -> str:
     parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
     for fn in (pr.init(), pr.rhs(), pr.observe()):
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
-    parts.append(_RUN)
+    parts.append(_HELPERS)
+    parts.append(_DRIVER)
+    # one block needs no threads (waking them costs more than a small run on a busy machine)
+    serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
+    parts.append(serial.replace("nb.prange(", "range("))
     return "\n\n\n".join(parts)
 
 
@@ -349,6 +357,7 @@ class CompiledKernel:
     run: Any
     compile_seconds: float
     from_cache: bool
+    run_serial: Any = None
 
     def simulate(
         self,
@@ -365,13 +374,15 @@ class CompiledKernel:
         out: FloatArray | None = None,
         col: int = 0,
         nonfinite: IntArray | None = None,
+        parallel: bool | None = None,
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
 
         The saved values are written into ``out[:, :, col : col + n]`` (rows in the order of
         ``save``, see :meth:`saved_rows`) when given, so that a run in chunks copies nothing.
         ``nonfinite[col : col + n]``, when given, gets each scenario's number of non-finite
-        saved values (see :func:`first_nonfinite`).
+        saved values (see :func:`first_nonfinite`). ``parallel``: spread the blocks over all
+        cores (default: when there is more than one block).
         """
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
@@ -390,7 +401,9 @@ class CompiledKernel:
         for st in self.program.stocks:
             if st.non_negative:
                 clamp[st.start : st.stop] = 1
-        self.run(
+        if parallel is None:
+            parallel = n > DEFAULT_BLOCK or self.run_serial is None
+        (self.run if parallel else self.run_serial)(
             P,
             W,
             a,
@@ -480,7 +493,7 @@ _LOADED: dict[str, Any] = {}
 
 
 def _load(source: str) -> Any:
-    """Import the module of ``source`` from the cache folder (writing it there first)."""
+    """The module of ``source``, imported from the cache folder (written there first)."""
     path = module_path(source)
     name = path.stem
     if name in _LOADED:
@@ -496,8 +509,8 @@ def _load(source: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _LOADED[name] = module.run
-    return module.run
+    _LOADED[name] = module
+    return module
 
 
 def compile_kernel(program: ir.Program) -> CompiledKernel:
@@ -512,22 +525,25 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
         observed[name] = (o, size)
         o += size
     t0 = time.perf_counter()
-    run = _load(source)
-    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False)
+    module = _load(source)
+    run, run_serial = module.run, module.run_serial
+    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
-    # compile for the argument types of every later call: a chunk of no scenarios
-    kernel.simulate(
-        {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
-        0,
-        tableau=ButcherTableau("euler", ((),), (1.0,), (0.0,), 1),
-        start=0.0,
-        stop=1.0,
-        dt=1.0,
-        n_steps=1,
-        save_every=1,
-        save=list(program.observed)[:1],
-    )
+    # compile both drivers for the argument types of every later call: a chunk of no scenarios
+    for parallel in (False, True):
+        kernel.simulate(
+            {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
+            0,
+            tableau=ButcherTableau("euler", ((),), (1.0,), (0.0,), 1),
+            start=0.0,
+            stop=1.0,
+            dt=1.0,
+            n_steps=1,
+            save_every=1,
+            save=list(program.observed)[:1],
+            parallel=parallel,
+        )
     kernel.compile_seconds = time.perf_counter() - t0
     kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before
     return kernel

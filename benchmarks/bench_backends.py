@@ -374,6 +374,11 @@ def write(rows: list[dict[str, Any]], extra: dict[str, Any], head: str, elapsed:
         "",
         "## Agreement before timing (largest relative difference from simdyn numpy)",
         "",
+        "Relative to max(|numpy value|, 1e-9) at each saved point. The compiled kernel calls the C",
+        "library's exp/log/power, numpy its own vectorized loops, which can differ in the last bit;",
+        "a variable that is a difference of large terms shows that as a larger relative difference",
+        "where it nears zero.",
+        "",
     ]
     for key, got in extra["agreement"].items():
         lines.append(f"- {key}: " + ", ".join(f"{k} {v:.1e}" for k, v in got.items()))

@@ -209,3 +209,22 @@ def test_lookups_match_numpy_at_breakpoints_beyond_the_ends_and_on_nan(make_mode
     assert "_interp(x, L_lk_g_x, L_lk_g_y)" in src
     for method in METHODS:
         _compare(m, {"shift": [0.0, 0.1, -0.3]}, method)
+
+
+def test_the_first_non_finite_saved_variable_is_named_alike(make_model: Make) -> None:
+    m = make_model(
+        {
+            "first": "LN(z - TIME)",  # -inf at TIME = z, NaN after
+            "share": {"equation": "w / (z - TIME)", "dims": ["team"]},  # inf at TIME = z
+        },
+        constants={"z": 10.0},
+        dimensions={"team": ["a", "b"]},
+        stocks={"w": {"initial": "1", "inflows": ["g"], "dims": ["team"]}},
+        flows={"g": {"equation": "0.1", "dims": ["team"]}},
+        time={"start": 0, "stop": 3, "dt": 0.25},
+    )
+    z = [10.0, 2.0, 0.6, 20.0, 1.0]
+    _compare(m, {"z": z}, "euler")
+    ds = simdyn.simulate(m, params={"z": z}, method="euler", backend="compiled")
+    assert ds.status.values.tolist() == [0, 1, 1, 0, 1]
+    assert ds.failed_time.values[[1, 2, 4]].tolist() == [2.0, 0.75, 1.0]

@@ -556,6 +556,7 @@ class _Run:
         status = Status.all_ok(n)
         save = list(self.out)
         saved = np.empty((len(grid.times), kernel.saved_rows(save), n))
+        nonfinite = np.zeros(n, dtype=np.int64)
         for lo in range(0, n, size):
             hi = min(n, lo + size)
             _, st = kernel.simulate(
@@ -570,6 +571,7 @@ class _Run:
                 save=save,
                 out=saved,
                 col=lo,
+                nonfinite=nonfinite,
             )
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
@@ -582,9 +584,12 @@ class _Run:
             rows = math.prod(shape[1:-1])
             self.out[nm] = saved[:, offset : offset + rows].reshape(shape)
             offset += rows
-        for k, t in enumerate(grid.times):
-            names = self.watched
-            self.watch.check(float(t), 0, n, names, [self.out[nm][k] for nm in names])
+        from simdyn.model.emit.numba import first_nonfinite
+
+        cols = np.flatnonzero(nonfinite)  # scenarios with a non-finite saved value
+        self.watch.time[cols], self.watch.variable[cols] = first_nonfinite(
+            self.out, self.watched, grid.times, cols
+        )
         self.watch.merge(status)
         return status
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,12 +22,15 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "PLAIN_LIMIT",
+    "axis_scale",
     "goal_legend_handles",
     "plain_text",
     "plot_comparison",
     "plot_network",
     "plot_timeseries",
     "run_labels",
+    "scaled_label",
 ]
 
 _MET = "#1a9850"
@@ -102,6 +106,8 @@ def plot_timeseries(
     Returns
     -------
     matplotlib.figure.Figure
+        A panel whose values reach beyond ±1e15 counts in a power of ten named on its axis
+        label (see :func:`axis_scale`).
 
     Examples
     --------
@@ -114,55 +120,14 @@ def plot_timeseries(
     2
     """
     variables = list(variables)
-    ncols = max(1, min(ncols, len(variables)))
-    nrows = max(1, math.ceil(len(variables) / ncols))
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    _space(fig, nrows, panel[1])
+    fig, axes, nrows = _panels(len(variables), ncols, panel)
     labels = run_labels(dataset)
     colors = [f"C{k % 10}" for k in range(len(labels))]
+    runs = _Runs(labels, colors, {owner: list(ms) for owner, ms in (bands or {}).items()})
     time_units = str(dataset.attrs.get("time_units", "time"))
-    members = {m for ms in (bands or {}).values() for m in ms}
     for ax, name in zip(axes, variables, strict=False):
-        for j, (suffix, da) in enumerate(_series(dataset, name)):
-            for owner, ms in (bands or {}).items():
-                cols = [labels.index(x) for x in (owner, *ms) if x in labels]
-                if len(cols) > 1 and owner in labels:
-                    vals = da.values[:, cols]
-                    ax.fill_between(
-                        da["time"].values,
-                        vals.min(axis=1),
-                        vals.max(axis=1),
-                        color=colors[labels.index(owner)],
-                        alpha=0.2,
-                        linewidth=0,
-                        label=f"{owner}{suffix}: range over {', '.join(ms)}",
-                    )
-            for k, label in enumerate(labels):
-                if label in members:
-                    continue
-                # later runs thinner and dashed, so identical lines stay visible on top of
-                # each other; elements of one run differ by marker-free dash patterns
-                style = _RUN_STYLES[k % len(_RUN_STYLES)] if not suffix else _DASHES[j % 4]
-                ax.plot(
-                    da["time"].values,
-                    da.values[:, k],
-                    color=colors[k],
-                    linestyle=style,
-                    linewidth=max(1.0, 2.8 - 0.5 * k) if not suffix else 1.5,
-                    label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
-                )
-        units = str(dataset[name].attrs.get("units", ""))
-        plain_text(ax.set_title(name, fontsize=10))
-        plain_text(ax.set_ylabel(units or "value", fontsize=8))
+        _timeseries_panel(ax, dataset, name, runs, goals)
         plain_text(ax.set_xlabel(time_units))
-        ax.grid(alpha=0.3)
-        _readable_flat_axis(ax)
-        if goals is not None and len(goals):
-            _mark_goals(ax, goals, name, labels, colors, dataset)
-        handles, _ = ax.get_legend_handles_labels()
-        if len(handles) > 1:
-            plain_text(*ax.legend(fontsize=7, loc="best").get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     if goals is not None and len(goals) and set(goals["variable"]) & set(variables):
@@ -173,6 +138,139 @@ def plot_timeseries(
     if title:
         plain_text(fig.suptitle(title, y=0.995))
     return fig
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """The runs of a figure: their labels, colours and uncertainty bands (owner → members)."""
+
+    labels: list[str]
+    colors: list[str]
+    bands: dict[str, list[str]]
+
+    @property
+    def members(self) -> set[str]:
+        return {m for ms in self.bands.values() for m in ms}
+
+
+def _panels(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, Any, int]:
+    """A figure with ``n`` panels, ``ncols`` a row: the figure, its axes (flat), the rows."""
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    _space(fig, nrows, panel[1])
+    return fig, axes, nrows
+
+
+def _timeseries_panel(
+    ax: Axes, dataset: xr.Dataset, name: str, runs: _Runs, goals: pd.DataFrame | None
+) -> None:
+    """One variable's panel: bands, one line per run, axis labels and goal markers."""
+    series = _series(dataset, name)
+    rows = goals[goals["variable"] == name] if goals is not None and len(goals) else None
+    levels = None if rows is None else rows[~rows["comparison"].astype(str).str.contains("start")]
+    marks = [] if levels is None else [levels["target"].to_numpy(), levels["actual"].to_numpy()]
+    scale = axis_scale(*(da.values for _, da in series), *marks)
+    for j, (suffix, da) in enumerate(series):
+        values = np.asarray(da.values, dtype=float) / scale
+        time = da["time"].values
+        _draw_bands(ax, time, values, suffix, runs)
+        _draw_runs(ax, time, values, suffix, j, runs)
+    units = str(dataset[name].attrs.get("units", ""))
+    plain_text(ax.set_title(name, fontsize=10))
+    plain_text(ax.set_ylabel(scaled_label(units or "value", scale), fontsize=8))
+    ax.grid(alpha=0.3)
+    _readable_flat_axis(ax)
+    if rows is not None:
+        _mark_goals(ax, rows, name, runs.labels, runs.colors, dataset, scale=scale)
+    handles, _ = ax.get_legend_handles_labels()
+    if len(handles) > 1:
+        plain_text(*ax.legend(fontsize=7, loc="best").get_texts())
+
+
+def _draw_bands(
+    ax: Axes, time: np.ndarray[Any, Any], values: np.ndarray[Any, Any], suffix: str, runs: _Runs
+) -> None:
+    """Per band owner: the shaded range (minimum to maximum) over it and its members."""
+    labels = runs.labels
+    for owner, ms in runs.bands.items():
+        cols = [labels.index(x) for x in (owner, *ms) if x in labels]
+        if len(cols) > 1 and owner in labels:
+            vals = values[:, cols]
+            ax.fill_between(
+                time,
+                vals.min(axis=1),
+                vals.max(axis=1),
+                color=runs.colors[labels.index(owner)],
+                alpha=0.2,
+                linewidth=0,
+                label=f"{owner}{suffix}: range over {', '.join(ms)}",
+            )
+
+
+def _draw_runs(
+    ax: Axes,
+    time: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+    suffix: str,
+    element: int,
+    runs: _Runs,
+) -> None:
+    """One line per run that is not a band member.
+
+    Later runs are thinner and dashed, so identical lines stay visible on top of each other;
+    elements of one run differ by marker-free dash patterns.
+    """
+    labels, members = runs.labels, runs.members
+    for k, label in enumerate(labels):
+        if label in members:
+            continue
+        style = _RUN_STYLES[k % len(_RUN_STYLES)] if not suffix else _DASHES[element % 4]
+        ax.plot(
+            time,
+            values[:, k],
+            color=runs.colors[k],
+            linestyle=style,
+            linewidth=max(1.0, 2.8 - 0.5 * k) if not suffix else 1.5,
+            label=f"{label}{suffix}" if len(labels) > 1 or suffix else label,
+        )
+
+
+PLAIN_LIMIT = 1e15
+"""Values up to this size are drawn as they are; a panel reaching beyond counts in a power of ten."""
+
+
+def axis_scale(*arrays: Any) -> float:
+    """The power of ten a panel's values are divided by before drawing: 1 for ordinary values.
+
+    matplotlib cannot place ticks on an axis that reaches near ±1e308 (its margins and tick
+    steps overflow), and plain tick labels of very large numbers are unreadable. So a panel
+    whose finite values reach beyond ±:data:`PLAIN_LIMIT` is drawn in units of ``10**k``, the
+    largest power of ten not above its largest magnitude, and :func:`scaled_label` says so on
+    the axis. Non-finite values are ignored here (they are not drawn).
+
+    Examples
+    --------
+    >>> axis_scale([1.0, -20.0, float("nan")])
+    1.0
+    >>> axis_scale([1.7e308, -3.0])
+    1e+308
+    """
+    largest = 0.0
+    for values in arrays:
+        flat = np.asarray(values, dtype=float).ravel()
+        flat = np.abs(flat[np.isfinite(flat)])
+        if flat.size:
+            largest = max(largest, float(flat.max()))
+    if largest <= PLAIN_LIMIT:
+        return 1.0
+    return float(10.0 ** math.floor(math.log10(largest)))
+
+
+def scaled_label(label: str, scale: float) -> str:
+    """An axis label that names the power of ten the axis counts in (``people (×1e308)``)."""
+    return label if scale == 1.0 else f"{label} (×1e{round(math.log10(scale))})"
 
 
 _RUN_STYLES = ("-", (0, (5, 2)), (0, (3, 1, 1, 1)), (0, (1, 1)))
@@ -186,11 +284,14 @@ def _mark_goals(
     labels: list[str],
     colors: list[str],
     dataset: xr.Dataset | None = None,
+    *,
+    scale: float = 1.0,
 ) -> None:
     """Each goal: a black bar at its target; each run: a marker at its own value then.
 
     Markers sit side by side around the goal time (one slot per run), so they never cover each
-    other; filled means met, hollow not met; ▲ for "at least", ▼ for "at most".
+    other; filled means met, hollow not met; ▲ for "at least", ▼ for "at most". Levels are
+    divided by ``scale``, the panel's :func:`axis_scale`.
     """
     rows = goals[goals["variable"] == name]
     if not len(rows):
@@ -204,13 +305,13 @@ def _mark_goals(
             continue  # a relative goal has no level on this axis
         scenario = str(row["scenario"])
         k = labels.index(scenario) if scenario in labels else 0
-        t, target = float(row["time"]), float(row["target"])
+        t, target = float(row["time"]), float(row["target"]) / scale
         if (t, target) not in seen:
             seen.add((t, target))
             half = slot * (len(labels) / 2 + 0.8)
             ax.plot([t - half, t + half], [target, target], color="black", linewidth=2.2)
             ax.axvline(t, color="0.7", linewidth=0.6, linestyle=":")
-        actual = float(row["actual"])
+        actual = float(row["actual"]) / scale
         if not math.isfinite(actual):
             continue
         up = str(row["comparison"]).startswith(">")
@@ -300,15 +401,7 @@ def plot_comparison(
     width = 0.8 / max(len(labels), 1)
     x = np.arange(len(times))
     for ax, name in zip(axes, variables, strict=False):
-        da = dataset[name]
-        if "node" in da.dims:
-            da = da.mean("node")
-        extra = [d for d in da.dims if d not in ("time", "scenario")]
-        if extra:
-            da = da.sum(extra)
-        if "scenario" not in da.dims:
-            da = da.expand_dims("scenario", axis=-1)
-        values = np.asarray(da.transpose("time", "scenario").values, dtype=float)
+        values, scale = _bar_values(dataset, name)
         for k, label in enumerate(labels):
             heights = np.interp(times, t_all, values[:, k])
             ax.bar(
@@ -322,12 +415,31 @@ def plot_comparison(
         ax.set_xticks(x, [f"{time_units or 't'} {t:g}" for t in times])
         plain_text(*ax.get_xticklabels())
         plain_text(ax.set_title(name, fontsize=10))
-        plain_text(ax.set_ylabel(str(dataset[name].attrs.get("units", "")) or "value", fontsize=8))
+        units = str(dataset[name].attrs.get("units", "")) or "value"
+        plain_text(ax.set_ylabel(scaled_label(units, scale), fontsize=8))
         ax.grid(axis="y", alpha=0.3)
     plain_text(*axes[0].legend(fontsize=7).get_texts())
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     return fig
+
+
+def _bar_values(dataset: xr.Dataset, name: str) -> tuple[np.ndarray[Any, Any], float]:
+    """A ``(time, scenario)`` array of one variable (node mean, elements summed), scaled so it
+    can be drawn, and the :func:`axis_scale` it was divided by."""
+    da = dataset[name]
+    if "node" in da.dims:
+        da = da.mean("node")
+    scale = axis_scale(da.values)
+    da = da / scale  # before the sum, which could overflow
+    extra = [d for d in da.dims if d not in ("time", "scenario")]
+    if extra:
+        da = da.sum(extra)
+        again = axis_scale(da.values)
+        da, scale = da / again, scale * again
+    if "scenario" not in da.dims:
+        da = da.expand_dims("scenario", axis=-1)
+    return np.asarray(da.transpose("time", "scenario").values, dtype=float), scale
 
 
 def plot_network(
@@ -369,6 +481,8 @@ def plot_network(
         "community": "#66bd63",
     }
     all_values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values.values()])
+    scale = axis_scale(all_values)
+    all_values = all_values / scale
     finite = all_values[np.isfinite(all_values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     n = max(1, len(values))
@@ -389,7 +503,7 @@ def plot_network(
         scatter = ax.scatter(
             xy[:, 0],
             xy[:, 1],
-            c=np.asarray(vals, dtype=float),
+            c=np.asarray(vals, dtype=float) / scale,
             cmap="viridis",
             vmin=lo,
             vmax=hi,
@@ -400,6 +514,6 @@ def plot_network(
         plain_text(ax.set_title(label, fontsize=9))
         ax.set_axis_off()
     if scatter is not None:
-        bar = fig.colorbar(scatter, ax=list(axes), label=variable, shrink=0.8)
+        bar = fig.colorbar(scatter, ax=list(axes), label=scaled_label(variable, scale), shrink=0.8)
         plain_text(bar.ax.yaxis.label)
     return fig

@@ -19,7 +19,15 @@ import simdyn
 from simdyn.analysis import loop_dominance
 from simdyn.errors import SimdynError
 from simdyn.loop_plots import plot_dominance
-from simdyn.plot import plain_text, plot_comparison, plot_network, plot_timeseries
+from simdyn.plot import (
+    PLAIN_LIMIT,
+    axis_scale,
+    plain_text,
+    plot_comparison,
+    plot_network,
+    plot_timeseries,
+    scaled_label,
+)
 from simdyn.report._costs import cost_benefit, value_per_unit
 from simdyn.scenario import ScenarioResult, StyleChange
 
@@ -141,16 +149,16 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
                 "timeseries",
                 "Key variables over time, one line per run (later runs dashed, so identical "
                 "lines stay visible). Black bars mark goal targets; each run's value at the goal "
-                "time is a triangle in the run's colour, filled if the goal is met, hollow if not.",
+                "time is a triangle in the run's colour, filled if the goal is met, hollow if not."
+                + scale_note(ds, variables),
                 *_png(fig),
             )
         )
     if len(result.runs) > 1 and variables:
         goal_times = sorted({float(t) for t in result.goals["time"]}) if len(result.goals) else None
         fig = plot_comparison(ds, variables, times=goal_times)
-        plots.append(
-            Plot("comparison", "Runs side by side at the goal times (or the end).", *_png(fig))
-        )
+        caption = "Runs side by side at the goal times (or the end)." + scale_note(ds, variables)
+        plots.append(Plot("comparison", caption, *_png(fig)))
     network_plot = _network_plot(result)
     if network_plot is not None:
         plots.append(network_plot)
@@ -159,9 +167,29 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
         plots.append(dominance_plot)
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
-        fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
-        plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
+        names = [str(v) for v in pds.data_vars]
+        fig = plot_timeseries(pds, names, ncols=4, panel=(3.6, 2.4))
+        caption = "Scheduled parameters (policies) over time." + scale_note(pds, names)
+        plots.append(Plot("policies", caption, *_png(fig)))
     return plots
+
+
+def scale_note(dataset: xr.Dataset, variables: list[str]) -> str:
+    """A caption sentence naming the variables whose axis counts in a power of ten, or ``""``.
+
+    Values beyond ±:data:`~simdyn.plot.PLAIN_LIMIT` (up to ±1.8e308) are drawn divided by a
+    power of ten (:func:`~simdyn.plot.axis_scale`), so nothing finite is left out; the caption
+    and the axis label both say so.
+    """
+    scales = {v: axis_scale(dataset[v].values) for v in variables}
+    scaled = {v: k for v, k in scales.items() if k != 1.0}
+    if not scaled:
+        return ""
+    shown = ", ".join(scaled_label(v, k) for v, k in scaled.items())
+    return (
+        f" {', '.join(scaled)} reach beyond ±1e{round(math.log10(PLAIN_LIMIT))}, so their axes count in a power "
+        f"of ten, named on the axis label: {shown}."
+    )
 
 
 def _shown_loops(dom: xr.Dataset, others: int = 4) -> list[str]:
@@ -182,7 +210,9 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, runs, strict=True):
         try:
-            dom = loop_dominance(r.dataset, r.plan.model, discover=False)
+            # values near the float limit overflow in the scores: those scores are not drawn
+            with np.errstate(over="ignore", invalid="ignore"):
+                dom = loop_dominance(r.dataset, r.plan.model, discover=False)
         except SimdynError:
             return None  # a run that did not save every variable
         plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")

@@ -17,20 +17,45 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-OK_EXIT = (0, 2, 3)
+OK_EXIT = {0: "ok", 2: "clean error", 3: "failed runs"}
+"""Clean exit codes and what they mean: a result, a one-line error, runs that went non-finite."""
+OUTCOMES = ("ok", "clean error", "failed runs", "traceback", "hang", "memory")
 _TRACEBACK, _MEMORY = 90, 91
 
 
 @dataclass
 class Tally:
-    """Counts of outcomes, and the first few failures for the report."""
+    """Counts of outcomes per kind of case, and the first few failures for the report."""
 
-    cases: int = 0
-    clean: int = 0
-    traceback: int = 0
-    hang: int = 0
-    memory: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, outcome: str) -> None:
+        row = self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
+        row[outcome] += 1
+
+    def total(self, outcome: str) -> int:
+        return sum(row[outcome] for row in self.counts.values())
+
+    @property
+    def cases(self) -> int:
+        return sum(sum(row.values()) for row in self.counts.values())
+
+    @property
+    def clean(self) -> int:
+        return sum(self.total(o) for o in OK_EXIT.values())
+
+    @property
+    def traceback(self) -> int:
+        return self.total("traceback")
+
+    @property
+    def hang(self) -> int:
+        return self.total("hang")
+
+    @property
+    def memory(self) -> int:
+        return self.total("memory")
 
     @property
     def bad(self) -> int:
@@ -42,9 +67,27 @@ class Tally:
             f"{self.hang} hangs, {self.memory} memory blow-ups"
         )
 
+    def table(self) -> str:
+        """A Markdown table: one row per kind of case, one column per outcome."""
+        head = ["case", "cases", *OUTCOMES]
+        rows = [
+            [kind, str(sum(row.values())), *(str(row[o]) for o in OUTCOMES)]
+            for kind, row in self.counts.items()
+        ]
+        rows.append(["all", str(self.cases), *(str(self.total(o)) for o in OUTCOMES)])
+        return "\n".join(
+            "| " + " | ".join(cells) + " |" for cells in [head, ["---"] * len(head), *rows]
+        )
+
 
 def run_case(
-    case: Callable[[], int | None], label: str, tally: Tally, *, seconds: float, memory: int
+    case: Callable[[], int | None],
+    label: str,
+    tally: Tally,
+    *,
+    seconds: float,
+    memory: int,
+    kind: str = "case",
 ) -> None:
     """Fork, limit, run ``case`` (returns a CLI exit code or ``None``), and count the outcome."""
     read_fd, write_fd = os.pipe()
@@ -68,23 +111,26 @@ def run_case(
             time.sleep(0.002)
     with os.fdopen(read_fd, "rb") as f:
         detail = f.read().decode("utf-8", "replace")
-    tally.cases += 1
-    if status == -1:
-        tally.hang += 1
+    outcome = _outcome(status)
+    tally.add(kind, outcome)
+    if outcome == "hang":
         _example(tally, f"hang: {label}")
-    elif os.WIFSIGNALED(status):
-        tally.memory += 1
-        _example(tally, f"killed by signal {os.WTERMSIG(status)}: {label}")
-    else:
-        code = os.WEXITSTATUS(status)
-        if code == _MEMORY:
-            tally.memory += 1
-            _example(tally, f"memory: {label}")
-        elif code in OK_EXIT:
-            tally.clean += 1
-        else:
-            tally.traceback += 1
-            _example(tally, f"{label}\n{detail[-1500:]}")
+    elif outcome == "memory":
+        how = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "memory"
+        _example(tally, f"{how}: {label}")
+    elif outcome == "traceback":
+        _example(tally, f"{label}\n{detail[-1500:]}")
+
+
+def _outcome(status: int) -> str:
+    if status == -1:
+        return "hang"
+    if os.WIFSIGNALED(status):
+        return "memory"
+    code = os.WEXITSTATUS(status)
+    if code == _MEMORY:
+        return "memory"
+    return OK_EXIT.get(code, "traceback")
 
 
 def _example(tally: Tally, text: str) -> None:

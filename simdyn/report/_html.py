@@ -405,29 +405,58 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
     model = first.plan.model
     sc = first.scenario
     t = first.plan.time
-    runs = []
-    for run in result.runs:
-        g = result.goals[result.goals["scenario"] == run.name]
-        runs.append(
+    return _ENV.get_template("report.html.j2").render(
+        title=sc.title or sc.name,
+        description=sc.description,
+        version=simdyn.__version__,
+        time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
+        f"dt {t.dt:g}, method {t.method or 'model default'}",
+        runs=[_run_row(result, run, model) for run in result.runs],
+        failures=_failures(result),
+        goals=[_goal_row(row, model) for row in result.goals.to_dict("records")],
+        figures=[_figure(p) for p in plots],
+        model=_model_summary(model),
+        sources=[{"path": display_path(path), "text": text} for path, text in result.texts.items()],
+        costs=_cost_panel(result),
+        glossary=glossary(result),
+    )
+
+
+def _run_row(result: ScenarioResult, run: Any, model: Any) -> dict[str, Any]:
+    """One run's section: its style, goals met, policies, levers and changed parameters (with
+    their units in ``model``, the first run's)."""
+    g = result.goals[result.goals["scenario"] == run.name]
+    return {
+        "name": run.name,
+        "style": run.plan.style,
+        "goals_met": int(g["met"].sum()),
+        "goals_total": len(g),
+        "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
+        "levers": _levers(run),
+        "changed": [
             {
-                "name": run.name,
-                "style": run.plan.style,
-                "goals_met": int(g["met"].sum()),
-                "goals_total": len(g),
-                "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
-                "levers": _levers(run),
-                "changed": [
-                    {
-                        "name": name,
-                        "default": _fmt(old),
-                        "value": _fmt(new),
-                        "units": model.constants[name].units if name in model.constants else "",
-                    }
-                    for name, (old, new) in run.plan.changed.items()
-                ],
+                "name": name,
+                "default": _fmt(old),
+                "value": _fmt(new),
+                "units": model.constants[name].units if name in model.constants else "",
             }
-        )
-    goals = [_goal_row(row, model) for row in result.goals.to_dict("records")]
+            for name, (old, new) in run.plan.changed.items()
+        ],
+    }
+
+
+def _figure(plot: Plot) -> dict[str, Any]:
+    """A plot as the template embeds it: base64 PNG, caption and size."""
+    return {
+        "data": base64.b64encode(plot.png).decode("ascii"),
+        "caption": plot.caption,
+        "width": plot.width,
+        "height": plot.height,
+    }
+
+
+def _model_summary(model: Any) -> dict[str, Any]:
+    """The model section: name, doc, time units, how many of each kind, outputs and styles."""
     counts = ", ".join(
         f"{len(table)} {kind}"
         for kind, table in (
@@ -437,33 +466,11 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
             ("constants", model.constants),
         )
     )
-    return _ENV.get_template("report.html.j2").render(
-        title=sc.title or sc.name,
-        description=sc.description,
-        version=simdyn.__version__,
-        time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
-        f"dt {t.dt:g}, method {t.method or 'model default'}",
-        runs=runs,
-        failures=_failures(result),
-        goals=goals,
-        figures=[
-            {
-                "data": base64.b64encode(p.png).decode("ascii"),
-                "caption": p.caption,
-                "width": p.width,
-                "height": p.height,
-            }
-            for p in plots
-        ],
-        model={
-            "name": model.name,
-            "doc": model.doc,
-            "time_units": model.time_units,
-            "counts": counts,
-            "key_outputs": list(model.key_outputs),
-            "styles": list(model.presets.get("style", {})),
-        },
-        sources=[{"path": display_path(path), "text": text} for path, text in result.texts.items()],
-        costs=_cost_panel(result),
-        glossary=glossary(result),
-    )
+    return {
+        "name": model.name,
+        "doc": model.doc,
+        "time_units": model.time_units,
+        "counts": counts,
+        "key_outputs": list(model.key_outputs),
+        "styles": list(model.presets.get("style", {})),
+    }

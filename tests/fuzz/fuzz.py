@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import random
 import shutil
@@ -141,7 +142,7 @@ def _warm(root: Path) -> None:
     (folder / "m.toml").write_text(_GOOD_MODEL, encoding="utf-8")
     (folder / "s.toml").write_text('model = "m.toml"\n[variants.v]\nparams.a = 2\n')
     for args in (["validate", "m.toml"], ["run", "s.toml", "--out", "out", "-q"]):
-        with contextlib.suppress(SystemExit):
+        with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
             main([str(folder / a) if a.endswith(".toml") or a == "out" else a for a in args])
     (folder / "g.graphml").write_text(
         '<?xml version="1.0"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'

@@ -24,12 +24,16 @@ from tests.fuzz import generators as gen
 from tests.fuzz.harness import Tally, run_case
 
 SECONDS = 30.0
+"""CPU seconds a case may take."""
 MEMORY = 3 * 2**30
 
 
 def _equation_case(rng: random.Random, _: Path) -> Callable[[], int | None]:
     """An equation simulated through the Python API: exit 3 when a run went non-finite."""
-    init, flow, aux = gen.equation(rng), gen.equation(rng), gen.equation(rng)
+    if rng.random() < 0.5:
+        init, flow, aux = (gen.well_formed(rng, 0, n) for n in (("a",), ("a", "s", "g"), ("s",)))
+    else:
+        init, flow, aux = gen.equation(rng), gen.equation(rng), gen.equation(rng)
     method = rng.choice(["euler", "rk4", "RK45", "LSODA", "BDF"])
 
     def case() -> int:

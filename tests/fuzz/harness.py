@@ -1,14 +1,16 @@
 """Run one fuzz case in a forked child with a time limit and an address-space limit.
 
 The parent has imported simdyn once; each case forks (milliseconds), sets ``RLIMIT_AS`` and
+``RLIMIT_CPU`` (CPU seconds, so a loaded machine does not turn a slow case into a hang) and
 runs. A case passes when it ends with a clean outcome: a result, a one-line
 :class:`~simdyn.errors.SimdynError`, or a CLI exit code 0, 2 or 3. Anything else is counted:
-``traceback`` (any other exception), ``hang`` (over the time limit), ``memory``
-(``MemoryError`` or killed by the limit).
+``traceback`` (any other exception), ``hang`` (over the CPU limit, or four times that in wall
+time), ``memory`` (``MemoryError`` or killed by a signal).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import signal
@@ -94,10 +96,10 @@ def run_case(
     pid = os.fork()
     if pid == 0:  # child
         os.close(read_fd)
-        code = _child(case, write_fd, memory)
+        code = _child(case, write_fd, memory, seconds)
         os._exit(code)
     os.close(write_fd)
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + 4 * seconds  # a backstop: the CPU limit comes first
     status = None
     while status is None:
         done, raw = os.waitpid(pid, os.WNOHANG)
@@ -126,7 +128,7 @@ def _outcome(status: int) -> str:
     if status == -1:
         return "hang"
     if os.WIFSIGNALED(status):
-        return "memory"
+        return "hang" if os.WTERMSIG(status) == signal.SIGXCPU else "memory"
     code = os.WEXITSTATUS(status)
     if code == _MEMORY:
         return "memory"
@@ -138,8 +140,10 @@ def _example(tally: Tally, text: str) -> None:
         tally.examples.append(text)
 
 
-def _child(case: Callable[[], int | None], fd: int, memory: int) -> int:
+def _child(case: Callable[[], int | None], fd: int, memory: int, seconds: float) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = math.ceil(seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)

@@ -406,9 +406,10 @@ def plot_comparison(
         values, scale = _bar_values(dataset, name)
         for k, label in enumerate(labels):
             heights = np.interp(times, t_all, values[:, k])
+            drawn = np.isfinite(heights)  # a run that went non-finite has no bar there
             ax.bar(
-                x + (k - (len(labels) - 1) / 2) * width,
-                heights,
+                (x + (k - (len(labels) - 1) / 2) * width)[drawn],
+                heights[drawn],
                 width,
                 label=label,
                 color=f"C{k % 10}",

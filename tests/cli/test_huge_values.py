@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import networkx as nx
@@ -116,3 +117,15 @@ def test_ordinary_values_keep_a_plain_axis() -> None:
         coords={"time": [0.0, 1.0], "scenario": [0, 1]},
     )
     assert plot_timeseries(ds, ["x"]).axes[0].get_ylabel() == "widgets"
+
+
+def test_a_run_that_went_non_finite_has_no_bar_and_no_warning() -> None:
+    ds = xr.Dataset(
+        {"x": (("time", "scenario"), [[1.0, 1.0, 1.0], [2.0, np.inf, np.nan]])},
+        coords={"time": [0.0, 1.0], "scenario": [0, 1, 2]},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_comparison(ds, ["x"])
+        fig.savefig(io.BytesIO(), format="png")
+    assert len(fig.axes[0].patches) == 1

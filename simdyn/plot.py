@@ -126,8 +126,7 @@ def plot_timeseries(
     runs = _Runs(labels, colors, {owner: list(ms) for owner, ms in (bands or {}).items()})
     time_units = str(dataset.attrs.get("time_units", "time"))
     for ax, name in zip(axes, variables, strict=False):
-        _timeseries_panel(ax, dataset, name, runs, goals)
-        plain_text(ax.set_xlabel(time_units))
+        _timeseries_panel(ax, dataset, name, runs, goals, time_units)
     for ax in axes[len(variables) :]:
         ax.set_visible(False)
     if goals is not None and len(goals) and set(goals["variable"]) & set(variables):
@@ -164,7 +163,12 @@ def _panels(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, Any
 
 
 def _timeseries_panel(
-    ax: Axes, dataset: xr.Dataset, name: str, runs: _Runs, goals: pd.DataFrame | None
+    ax: Axes,
+    dataset: xr.Dataset,
+    name: str,
+    runs: _Runs,
+    goals: pd.DataFrame | None,
+    time_units: str,
 ) -> None:
     """One variable's panel: bands, one line per run, axis labels and goal markers."""
     series = _series(dataset, name)
@@ -172,18 +176,20 @@ def _timeseries_panel(
     levels = None if rows is None else rows[~rows["comparison"].astype(str).str.contains("start")]
     marks = [] if levels is None else [levels["target"].to_numpy(), levels["actual"].to_numpy()]
     scale = axis_scale(*(da.values for _, da in series), *marks)
+    xscale = axis_scale(dataset["time"].values)
     for j, (suffix, da) in enumerate(series):
         values = np.asarray(da.values, dtype=float) / scale
-        time = da["time"].values
+        time = np.asarray(da["time"].values, dtype=float) / xscale
         _draw_bands(ax, time, values, suffix, runs)
         _draw_runs(ax, time, values, suffix, j, runs)
     units = str(dataset[name].attrs.get("units", ""))
     plain_text(ax.set_title(name, fontsize=10))
     plain_text(ax.set_ylabel(scaled_label(units or "value", scale), fontsize=8))
+    plain_text(ax.set_xlabel(scaled_label(time_units, xscale)))
     ax.grid(alpha=0.3)
     _readable_flat_axis(ax)
     if rows is not None:
-        _mark_goals(ax, rows, name, runs.labels, runs.colors, dataset, scale=scale)
+        _mark_goals(ax, rows, name, runs.labels, runs.colors, dataset, scale=(xscale, scale))
     handles, _ = ax.get_legend_handles_labels()
     if len(handles) > 1:
         plain_text(*ax.legend(fontsize=7, loc="best").get_texts())
@@ -285,18 +291,21 @@ def _mark_goals(
     colors: list[str],
     dataset: xr.Dataset | None = None,
     *,
-    scale: float = 1.0,
+    scale: tuple[float, float] = (1.0, 1.0),
 ) -> None:
     """Each goal: a black bar at its target; each run: a marker at its own value then.
 
     Markers sit side by side around the goal time (one slot per run), so they never cover each
-    other; filled means met, hollow not met; ▲ for "at least", ▼ for "at most". Levels are
-    divided by ``scale``, the panel's :func:`axis_scale`.
+    other; filled means met, hollow not met; ▲ for "at least", ▼ for "at most". Times and
+    levels are divided by ``scale``, the panel's :func:`axis_scale` of time and of values.
     """
     rows = goals[goals["variable"] == name]
     if not len(rows):
         return
-    times = np.asarray(dataset["time"].values, dtype=float) if dataset is not None else None
+    xscale, scale_y = scale
+    times = (
+        np.asarray(dataset["time"].values, dtype=float) / xscale if dataset is not None else None
+    )
     span = float(times[-1] - times[0]) if times is not None and len(times) > 1 else 1.0
     slot = 0.018 * span
     seen: set[tuple[float, float]] = set()
@@ -305,13 +314,13 @@ def _mark_goals(
             continue  # a relative goal has no level on this axis
         scenario = str(row["scenario"])
         k = labels.index(scenario) if scenario in labels else 0
-        t, target = float(row["time"]), float(row["target"]) / scale
+        t, target = float(row["time"]) / xscale, float(row["target"]) / scale_y
         if (t, target) not in seen:
             seen.add((t, target))
             half = slot * (len(labels) / 2 + 0.8)
             ax.plot([t - half, t + half], [target, target], color="black", linewidth=2.2)
             ax.axvline(t, color="0.7", linewidth=0.6, linestyle=":")
-        actual = float(row["actual"]) / scale
+        actual = float(row["actual"]) / scale_y
         if not math.isfinite(actual):
             continue
         up = str(row["comparison"]).startswith(">")

@@ -183,13 +183,23 @@ def scale_note(dataset: xr.Dataset, variables: list[str]) -> str:
     """
     scales = {v: axis_scale(dataset[v].values) for v in variables}
     scaled = {v: k for v, k in scales.items() if k != 1.0}
-    if not scaled:
+    limit = f"±1e{round(math.log10(PLAIN_LIMIT))}"
+    note = ""
+    if scaled:
+        shown = ", ".join(scaled_label(v, k) for v, k in scaled.items())
+        note = (
+            f" {', '.join(scaled)} reach beyond {limit}, so their axes count in a power of ten, "
+            f"named on the axis label: {shown}."
+        )
+    return note + _time_note(dataset)
+
+
+def _time_note(dataset: xr.Dataset) -> str:
+    xscale = axis_scale(dataset["time"].values)
+    if xscale == 1.0:
         return ""
-    shown = ", ".join(scaled_label(v, k) for v, k in scaled.items())
-    return (
-        f" {', '.join(scaled)} reach beyond ±1e{round(math.log10(PLAIN_LIMIT))}, so their axes count in a power "
-        f"of ten, named on the axis label: {shown}."
-    )
+    limit = f"±1e{round(math.log10(PLAIN_LIMIT))}"
+    return f" Time reaches beyond {limit}: the time axis counts in{scaled_label('', xscale)}."
 
 
 def _shown_loops(dom: xr.Dataset, others: int = 4) -> list[str]:
@@ -215,7 +225,10 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
                 dom = loop_dominance(r.dataset, r.plan.model, discover=False)
         except SimdynError:
             return None  # a run that did not save every variable
+        xscale = axis_scale(dom["time"].values)  # time near the float limit: see scale_note
+        dom = dom.assign_coords(time=dom["time"].values / xscale)
         plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
+        ax.set_xlabel(scaled_label(ax.get_xlabel(), xscale))
         legend = ax.get_legend()
         plain_text(ax.title, *(legend.get_texts() if legend is not None else ()))
     fig.tight_layout()
@@ -223,7 +236,8 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
         "loop_dominance",
         "Relative loop scores over time (Loops that Matter, docs/loops.md): the model's named "
         "loops and the strongest others; reinforcing loops above zero, balancing below, the "
-        "remaining loops in grey. Which feedback loops drive the behaviour.",
+        "remaining loops in grey. Which feedback loops drive the behaviour."
+        + _time_note(runs[0].dataset),
         *_png(fig),
     )
 

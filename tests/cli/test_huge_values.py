@@ -129,3 +129,21 @@ def test_a_run_that_went_non_finite_has_no_bar_and_no_warning() -> None:
         fig = plot_comparison(ds, ["x"])
         fig.savefig(io.BytesIO(), format="png")
     assert len(fig.axes[0].patches) == 1
+
+
+def test_a_run_at_times_near_the_float_limit_writes_plots_and_report(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text(
+        '[model]\nname = "late"\ntime_units = "month"\n'
+        "[time]\nstart = 1.6e308\nstop = 1.7e308\ndt = 1e307\n"
+        '[constants.a]\nvalue = 1\n[stocks.s]\ninitial = "1"\ninflows = ["f"]\n'
+        '[flows.f]\nequation = "a"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "s.toml").write_text('model = "m.toml"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "s.toml"), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert (out / "timeseries.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "loop_dominance.png").read_bytes().startswith(b"\x89PNG")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "the time axis counts in (×1e308)" in html

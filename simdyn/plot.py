@@ -51,9 +51,10 @@ def run_labels(dataset: xr.Dataset) -> list[str]:
     return [f"scenario {k}" for k in range(n)]
 
 
-def _series(dataset: xr.Dataset, name: str) -> list[tuple[str, xr.DataArray]]:
-    """``(suffix, (time, scenario) array)`` pairs: node means, one pair per other element."""
-    da = dataset[name]
+def _series(dataset: xr.Dataset, name: str, scale: float = 1.0) -> list[tuple[str, xr.DataArray]]:
+    """``(suffix, (time, scenario) array)`` pairs: node means, one pair per other element; values
+    divided by ``scale`` first (a mean of values near the float limit would overflow)."""
+    da = dataset[name] / scale if scale != 1.0 else dataset[name]
     if "node" in da.dims:
         da = da.mean("node")
     extra = [d for d in da.dims if d not in ("time", "scenario")]
@@ -171,14 +172,13 @@ def _timeseries_panel(
     time_units: str,
 ) -> None:
     """One variable's panel: bands, one line per run, axis labels and goal markers."""
-    series = _series(dataset, name)
     rows = goals[goals["variable"] == name] if goals is not None and len(goals) else None
     levels = None if rows is None else rows[~rows["comparison"].astype(str).str.contains("start")]
     marks = [] if levels is None else [levels["target"].to_numpy(), levels["actual"].to_numpy()]
-    scale = axis_scale(*(da.values for _, da in series), *marks)
+    scale = axis_scale(dataset[name].values, *marks)
     xscale = axis_scale(dataset["time"].values)
-    for j, (suffix, da) in enumerate(series):
-        values = np.asarray(da.values, dtype=float) / scale
+    for j, (suffix, da) in enumerate(_series(dataset, name, scale)):
+        values = np.asarray(da.values, dtype=float)
         time = np.asarray(da["time"].values, dtype=float) / xscale
         _draw_bands(ax, time, values, suffix, runs)
         _draw_runs(ax, time, values, suffix, j, runs)
@@ -439,11 +439,10 @@ def plot_comparison(
 def _bar_values(dataset: xr.Dataset, name: str) -> tuple[np.ndarray[Any, Any], float]:
     """A ``(time, scenario)`` array of one variable (node mean, elements summed), scaled so it
     can be drawn, and the :func:`axis_scale` it was divided by."""
-    da = dataset[name]
+    scale = axis_scale(dataset[name].values)
+    da = dataset[name] / scale  # before the node mean and the sum, which could overflow
     if "node" in da.dims:
         da = da.mean("node")
-    scale = axis_scale(da.values)
-    da = da / scale  # before the sum, which could overflow
     extra = [d for d in da.dims if d not in ("time", "scenario")]
     if extra:
         da = da.sum(extra)

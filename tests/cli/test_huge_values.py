@@ -147,3 +147,17 @@ def test_a_run_at_times_near_the_float_limit_writes_plots_and_report(tmp_path: P
     assert (out / "loop_dominance.png").read_bytes().startswith(b"\x89PNG")
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "the time axis counts in (×1e308)" in html
+
+
+def test_a_node_mean_near_the_float_limit_is_drawn() -> None:
+    big = np.full((2, 3, 1), 1.7e308)  # the sum over nodes overflows, the mean does not
+    ds = xr.Dataset(
+        {"x": (("time", "node", "scenario"), big)},
+        coords={"time": [0.0, 1.0], "scenario": [0]},
+    )
+    fig = plot_timeseries(ds, ["x"])
+    fig.savefig(io.BytesIO(), format="png")
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [1.7, 1.7])
+    fig = plot_comparison(ds, ["x"])
+    fig.savefig(io.BytesIO(), format="png")
+    assert fig.axes[0].patches[0].get_height() == pytest.approx(1.7)

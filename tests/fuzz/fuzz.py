@@ -3,7 +3,9 @@
 Cases rotate over five kinds: an equation simulated through the Python API, a model file
 validated by the CLI, a scenario file run by the CLI (results, plots, report), a GraphML
 file read, and hostile ``simdyn run`` arguments in a sandbox. Each runs in a forked child
-with a time and an address-space limit (:mod:`tests.fuzz.harness`).
+with a CPU-time and an address-space limit (:mod:`tests.fuzz.harness`); the parent first runs
+one good case of each kind, so the children start with every module imported. The driver
+prints a table of outcomes per kind of case and the wall time.
 """
 
 from __future__ import annotations

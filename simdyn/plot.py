@@ -362,12 +362,12 @@ def _readable_flat_axis(ax: Axes) -> None:
 
 
 def _space(fig: Figure, nrows: int, panel_height: float) -> None:
-    """Fixed margins (constrained layout costs more than the drawing itself); at least 0.8 inch
+    """Fixed margins (constrained layout costs more than the drawing itself); at least 0.72 inch
     on the left, so a narrow figure keeps its tick labels and axis label."""
     height = nrows * panel_height
     width = float(fig.get_size_inches()[0])
     fig.subplots_adjust(
-        left=max(0.07, 0.8 / width), right=0.98, bottom=0.45 / height + 0.02, top=1 - 0.35 / height,
+        left=max(0.07, 0.72 / width), right=0.98, bottom=0.45 / height + 0.02, top=1 - 0.35 / height,
         wspace=0.25, hspace=0.5 * 3.2 / panel_height,
     )  # fmt: skip
 

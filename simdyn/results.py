@@ -58,7 +58,7 @@ def to_dataset(
 def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
     failed_var = np.array(
         [
-            "" if ok else (var or cm.row_owner(int(r)))
+            "" if ok else cm.readable(var or cm.row_owner(int(r)))
             for ok, r, var in zip(status.ok, status.fail_row, status.fail_variable, strict=True)
         ],
         dtype=object,

@@ -97,6 +97,34 @@ class CompiledModel:
                 return s.name
         raise IndexError(row)
 
+    def readable(self, name: str) -> str:
+        """``name``, or for a hidden variable the model variable whose smooth or delay holds it.
+
+        Hidden names are ``_<function>_<k>_<owner>[_<part>]`` (``passes/expand.py``); the owner
+        is the longest model variable name that the rest starts with.
+
+        Examples
+        --------
+        >>> from simdyn.model.model import model_from_dict
+        >>> cm = model_from_dict({"model": {"name": "m", "time_units": "month"},
+        ...     "time": {"start": 0, "stop": 1, "dt": 0.5},
+        ...     "stocks": {"s": {"initial": "1", "outflows": ["out_rate"]}},
+        ...     "flows": {"out_rate": {"equation": "DELAYN(s, 2, 3)"}}}).compile()
+        >>> cm.readable("_delayn_1_out_rate_3"), cm.readable("s")
+        ('out_rate (stage 3 of its DELAYN)', 's')
+        """
+        function, _, rest = name[1:].partition("_")
+        number, _, rest = rest.partition("_")
+        if not name.startswith("_") or not number.isdigit():
+            return name
+        owners = [v for v in self.variables if rest == v or rest.startswith(f"{v}_")]
+        if not owners:
+            return name
+        owner = max(owners, key=len)
+        part = rest[len(owner) + 1 :]
+        what = f"stage {part} of its" if part.isdigit() else "the input of its" if part else "its"
+        return f"{owner} ({what} {function.upper()})"
+
     def bind(
         self,
         params: Mapping[str, FloatArray],

@@ -50,3 +50,20 @@ def test_failure_is_a_status_and_stops_cleanly(
     if variable is not None:
         assert ds.failed_variable.values.tolist() == [variable, variable]
     assert abs(float(ds.failed_time.values[0]) - t) < 1e-6
+
+
+def test_a_failing_hidden_stock_is_named_by_the_variable_whose_delay_holds_it() -> None:
+    model = Model(
+        spec_from_dict(
+            {
+                "model": {"name": "x", "time_units": "month"},
+                "time": {"stop": 6, "dt": 0.5},
+                "stocks": {"s": {"initial": "1", "inflows": ["f"]}},
+                "flows": {"f": {"equation": "0"}},
+                "auxiliaries": {"late_input": {"equation": "DELAYN(1 / (TIME - 2), 1, 3)"}},
+            }
+        )
+    )
+    ds = simdyn.simulate(model, method="euler", save=["s"])
+    assert int(ds.status[0]) == 1
+    assert str(ds.failed_variable[0].values) == "late_input (stage 1 of its DELAYN)"

@@ -159,31 +159,63 @@ def simulate(
     2
     """
     model = load_model(model) if not isinstance(model, Model) else model
+    settings: dict[str, Any] = {
+        "params": params,
+        "presets": presets,
+        "start": start,
+        "stop": stop,
+        "dt": dt,
+        "save_per": save_per,
+        "method": method,
+        "save": save,
+        "chunk_size": chunk_size,
+        "network": network,
+        "seed": seed,
+        "rtol": rtol,
+        "atol": atol,
+        "progress": progress,
+        "backend": backend,
+        "max_memory": max_memory,
+    }
     if start_from is not None:
-        state = _start_state(model, start_from, start=start, dt=dt, network=network, seed=seed)
-        model, start_values = start_model(model, state)
-        ds = simulate(
-            model,
-            params={**start_values, **(params or {})},
-            presets=presets,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_per=save_per,
-            method=method,
-            save=save,
-            chunk_size=chunk_size,
-            network=network,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
-            progress=progress,
-            backend=backend,
-            max_memory=max_memory,
-        )
-        ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
-        ds.attrs["start_from"] = _describe_start(start_from)
-        return ds
+        return _simulate_from(model, start_from, settings)
+    return _simulate_batch(model, scenario_offset=scenario_offset, **settings)
+
+
+def _simulate_from(model: Model, start_from: StartFrom, settings: dict[str, Any]) -> xr.Dataset:
+    """:func:`simulate` with every scenario starting from the state ``start_from`` names."""
+    where = {k: settings[k] for k in ("start", "dt", "network", "seed")}
+    state = _start_state(model, start_from, **where)
+    model, start_values = start_model(model, state)
+    params = {**start_values, **(settings["params"] or {})}
+    ds = simulate(model, **{**settings, "params": params})
+    ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
+    ds.attrs["start_from"] = _describe_start(start_from)
+    return ds
+
+
+def _simulate_batch(
+    model: Model,
+    *,
+    params: Mapping[str, Any] | None,
+    presets: Mapping[str, str | Sequence[str]] | None,
+    start: float | None,
+    stop: float | None,
+    dt: float | None,
+    save_per: float | None,
+    method: str | None,
+    save: Sequence[str] | None,
+    chunk_size: int | None,
+    network: Any,
+    seed: Seed,
+    scenario_offset: int,
+    rtol: float,
+    atol: float,
+    progress: Callable[[int, int], None] | None,
+    max_memory: int | str | None,
+    backend: str | None,
+) -> xr.Dataset:
+    """:func:`simulate` of a batch from the model's own initial values."""
     ops = _operators(network)
     cm = model.compile(ops.nodelist if ops is not None else None)
     grid = TimeGrid.of(model.spec.time, start, stop, dt, save_per)

@@ -182,8 +182,7 @@ class _Module:
         lines += ["            if out is None:", "                out = np.empty_like(y)"]
         slot_of = {s.name: s for s in self.p.stocks}
         lines += [
-            f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}"
-            for r in self.p.rates
+            f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}" for r in self.p.rates
         ]
         return [*lines, "            return out"]
 

@@ -121,6 +121,7 @@ class IntoEmitter(Emitter):
                 self.emit(node.cond), self.emit(node.then), self.emit(node.otherwise)
             )
             return self.select(c, a, b, dims)
+        assert isinstance(node, Call)  # a Num is never wide
         return self._call(node)
 
     def _binop(self, node: BinOp) -> Code:
@@ -169,10 +170,10 @@ class IntoEmitter(Emitter):
             func = {"MIN": "np.minimum", "MAX": "np.maximum", "MOD": "np.mod"}[upper]
             return self.op(func, [x, y], dims)
         if upper == "IF_THEN_ELSE" and len(node.args) == 3:
-            dims, (c, a, b) = self.broadcast(*(self.emit(x) for x in node.args))
-            return self.select(c, a, b, dims)
+            dims, (cond, then, other) = self.broadcast(*(self.emit(arg) for arg in node.args))
+            return self.select(cond, then, other, dims)
         if upper == "SAFEDIV" and len(node.args) in (2, 3):
-            dims, texts = self.broadcast(*(self.emit(x) for x in node.args))
+            dims, texts = self.broadcast(*(self.emit(arg) for arg in node.args))
             return self.safediv(texts[0], texts[1], texts[2] if len(texts) == 3 else "0.0", dims)
         return super()._call(node)
 

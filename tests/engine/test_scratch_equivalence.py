@@ -57,7 +57,7 @@ def test_builtin_models(name: str, method: str, monkeypatch: pytest.MonkeyPatch)
     _assert_identical(plain, into)
 
 
-@pytest.mark.parametrize("method", ["euler", "rk4", "RK45", "bs23"])
+@pytest.mark.parametrize("method", ["euler", "rk4", "RK45"])
 def test_every_builtin_function(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = {
         **BUILTINS_MODEL,
@@ -73,10 +73,14 @@ def test_every_builtin_function(method: str, monkeypatch: pytest.MonkeyPatch) ->
     }
     inflow = BUILTINS_MODEL["flows"]["inflow"]["equation"]  # type: ignore[index]
     spec["flows"] = {**spec["flows"], "inflow": {"equation": f"{inflow} + c / 100"}}  # type: ignore[dict-item]
-    if method == "bs23":  # a fixed DELAY needs one time for the whole batch
-        aux = spec["auxiliaries"]
-        aux["a"] = {"equation": "DELAY1(s, tau, 3) + INIT(s) + effect(s)"}  # type: ignore[index]
-        aux["b"] = {"equation": "SMTH1(a, 1, 2) * inflow"}  # type: ignore[index]
     model = simdyn.model_from_dict(spec)
     kw = {"method": method, "params": {"gain": np.linspace(1.0, 2.0, 5)}, "stop": 4.0}
+    _assert_identical(_run(model, False, monkeypatch, **kw), _run(model, True, monkeypatch, **kw))
+
+
+def test_per_scenario_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bs23 calls ``rhs`` with one time per scenario (STEP, PULSE, RAMP, smooths, DELAYN)."""
+    spec = {**BUILTINS_MODEL, "auxiliaries": {"a": {"equation": "DELAY1(s, tau, 3) + INIT(s)"}}}
+    model = simdyn.model_from_dict(spec)
+    kw = {"method": "bs23", "params": {"gain": np.linspace(1.0, 2.0, 5)}, "stop": 4.0}
     _assert_identical(_run(model, False, monkeypatch, **kw), _run(model, True, monkeypatch, **kw))

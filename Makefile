@@ -75,7 +75,7 @@ xmile-conformance: setup
 
 # the sweep benchmark takes about half an hour at full size (10^6 scenarios, serial and dask)
 bench-sweep: setup
-	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_sweep.py --write
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

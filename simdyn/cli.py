@@ -48,10 +48,11 @@ class _Progress:
     def __call__(self, done: int, total: int, label: str) -> None:
         if not self.enabled:
             return
+        text = f"simulating {label}" if done < total else "writing report"
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="simulating", file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=text, file=sys.stderr)
             self.bar.__enter__()
-        self.bar.label = f"simulating {label}" if done < total else "writing report"
+        self.bar.label = text
         self.bar.update(done - self.done)
         self.done = done
 

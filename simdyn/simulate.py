@@ -49,6 +49,7 @@ __all__ = [
     "TimeGrid",
     "default_chunk_size",
     "simulate",
+    "start_state",
     "use_backend",
 ]
 
@@ -179,7 +180,7 @@ def simulate(
 def _simulate_from(model: Model, start_from: StartFrom, settings: dict[str, Any]) -> xr.Dataset:
     """:func:`simulate` with every scenario starting from the state ``start_from`` names."""
     where = {k: settings[k] for k in ("start", "dt", "network", "seed")}
-    state = _start_state(model, start_from, **where)
+    state = start_state(model, start_from, **where)
     model, start_values = start_model(model, state)
     params = {**start_values, **(settings["params"] or {})}
     ds = simulate(model, **{**settings, "params": params})
@@ -237,8 +238,12 @@ StartFrom = str | Mapping[str, str] | xr.Dataset
 """What ``simulate(start_from=...)`` takes: a style preset, presets by group, or a result."""
 
 
-def _start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, FloatArray]:
-    """The stocks' values to start from, laid out ``(*dims)`` or ``(*dims, scenario)``."""
+def start_state(model: Model, start_from: StartFrom, **run: Any) -> dict[str, FloatArray]:
+    """The stocks' values ``simulate(model, start_from=...)`` starts from.
+
+    ``run`` holds the run's ``start``, ``dt``, ``network`` and ``seed`` (``None``: the model's).
+    Each value is laid out ``(*dims)`` or ``(*dims, scenario)``.
+    """
     if isinstance(start_from, xr.Dataset):
         return _state_of(model, start_from)
     if isinstance(start_from, str) and not model.presets.get("style"):
@@ -566,6 +571,7 @@ class _Run:
         status = Status.all_ok(n)
         save = list(self.out)
         saved = np.empty((len(grid.times), kernel.saved_rows(save), n))
+        nonfinite = np.zeros(n, dtype=np.int64)
         for lo in range(0, n, size):
             hi = min(n, lo + size)
             _, st = kernel.simulate(
@@ -580,6 +586,7 @@ class _Run:
                 save=save,
                 out=saved,
                 col=lo,
+                nonfinite=nonfinite,
             )
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
@@ -592,9 +599,12 @@ class _Run:
             rows = math.prod(shape[1:-1])
             self.out[nm] = saved[:, offset : offset + rows].reshape(shape)
             offset += rows
-        for k, t in enumerate(grid.times):
-            names = self.watched
-            self.watch.check(float(t), 0, n, names, [self.out[nm][k] for nm in names])
+        from simdyn.model.emit.numba import first_nonfinite
+
+        cols = np.flatnonzero(nonfinite)  # scenarios with a non-finite saved value
+        self.watch.time[cols], self.watch.variable[cols] = first_nonfinite(
+            self.out, self.watched, grid.times, cols
+        )
         self.watch.merge(status)
         return status
 

@@ -1,4 +1,8 @@
-"""The Python examples in the README and the docs run as written."""
+"""The Python examples in the README and the docs run as written.
+
+An example followed directly by a plain code block shows what it prints: that block must be
+what it prints (compared word by word, so column alignment may differ).
+"""
 
 from __future__ import annotations
 
@@ -17,19 +21,26 @@ PAGES = [
     ROOT / "docs" / "sweeps.md",
     ROOT / "docs" / "loops.md",
 ]
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(r"```python\n(.*?)```(?:\n\n```\n(.*?)```)?", re.DOTALL)
 
 
-def blocks() -> list[tuple[str, str]]:
+def blocks() -> list[tuple[str, str, str]]:
     out = []
     for page in PAGES:
-        for k, code in enumerate(BLOCK.findall(page.read_text(encoding="utf-8"))):
-            out.append((f"{page.name}#{k + 1}", code))
+        for k, (code, shown) in enumerate(BLOCK.findall(page.read_text(encoding="utf-8"))):
+            out.append((f"{page.name}#{k + 1}", code, shown))
     return out
 
 
-@pytest.mark.parametrize(("where", "code"), blocks(), ids=[w for w, _ in blocks()])
-def test_python_example_runs(where: str, code: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("where", "code", "shown"), blocks(), ids=[w for w, _, _ in blocks()])
+def test_python_example_runs(
+    where: str, code: str, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     matplotlib.use("Agg")
-    monkeypatch.setattr("builtins.print", lambda *a, **k: None)
+    printed: list[str] = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
     exec(compile(code, where, "exec"), {"__name__": "__docs__"})
+    if shown:
+        assert "\n".join(printed).split() == shown.split(), f"{where} prints:\n" + "\n".join(
+            printed
+        )

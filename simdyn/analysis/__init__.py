@@ -6,6 +6,7 @@ from simdyn.analysis.phases import (
     dominance_share,
     dominance_shift_time,
     dominant_at,
+    loop_pair_share,
     stock_relative_scores,
 )
 from simdyn.analysis.summary import loop_frame, loop_table_markdown, loops_report
@@ -18,6 +19,7 @@ __all__ = [
     "link_scores",
     "loop_dominance",
     "loop_frame",
+    "loop_pair_share",
     "loop_table_markdown",
     "loops_report",
     "stock_relative_scores",

@@ -15,6 +15,9 @@ Every evaluation is one vectorised call of the model's own generated numpy code 
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,10 +26,19 @@ import numpy as np
 import xarray as xr
 
 from simdyn._types import FloatArray
+from simdyn.analysis.hidden import Hidden, explicit_run, explicit_spec, has_hidden_stocks
 from simdyn.errors import ModelError
 from simdyn.model import Model, load_model
 from simdyn.model.evaluate import EquationEvaluator, run_columns
-from simdyn.model.loops import MAX_LOOPS, Loop, find_loops, make_loops, strongest_loops
+from simdyn.model.loops import (
+    MAX_LOOPS,
+    Loop,
+    find_loops,
+    fold_loops,
+    make_loops,
+    strongest_loops,
+    unfold,
+)
 from simdyn.model.structure import first_columns, model_graph
 
 __all__ = ["link_scores", "loop_dominance"]
@@ -132,6 +144,7 @@ def loop_dominance(
     discover: bool = True,
     discovery_scenarios: int = 16,
     loops: Sequence[Loop] | None = None,
+    seed: Any = None,
 ) -> xr.Dataset:
     """Link, loop and relative loop scores over time for every scenario of ``run``.
 
@@ -148,6 +161,9 @@ def loop_dominance(
         saved time of up to ``discovery_scenarios`` scenarios.
     loops
         Analyse these loops instead.
+    seed
+        The seed of a run of random numbers whose model has smooths or delays (their hidden
+        stocks come from re-simulating the run).
 
     Returns
     -------
@@ -172,43 +188,140 @@ def loop_dominance(
             f"loop dominance of {m.name!r} needs per-person values; it supports models without the node dimension",
             where="model",
         )
-    cols, time, n_s = run_columns(run, cm)
-    g = model_graph(cm, run, columns=(cols, time, n_s))
+    hidden: dict[str, Hidden] = {}
+    xcm, xrun = cm, run
+    if has_hidden_stocks(cm.spec):
+        xspec, hidden = explicit_spec(cm.spec)
+        xm = Model(xspec)
+        xcm = xm.compile()
+        xrun = explicit_run(run, cm, xm, seed=seed)
+    cols, time, n_s = run_columns(xrun, xcm)
+    gx = model_graph(xcm, xrun, columns=(cols, time, n_s))
     settings = {k: float(run.attrs[k]) for k in ("dt", "start", "stop") if k in run.attrs}
-    ev = EquationEvaluator(cm)
+    ev = EquationEvaluator(xcm)
     ev.set_initial(first_columns(cols, n_s), time[:n_s], **settings)
-    scores = link_scores(g, ev, cols, time, n_s, settings) if len(time) > n_s else {}
+    scores = link_scores(gx, ev, cols, time, n_s, settings) if len(time) > n_s else {}
+    owner = {n: h.owner for n, h in hidden.items()}
+    g, links = _folded(gx, owner, scores) if hidden else (gx, scores)
     if loops is None:
-        found, complete = find_loops(g, cm.spec, max_loops=max_loops, max_length=max_length)
+        found, complete = find_loops(
+            gx, None if hidden else cm.spec, max_loops=max_loops, max_length=max_length
+        )
+        cycles = [lp.variables for lp in found]
         if not complete and discover and scores:
-            extra = _discover(g, scores, discovery_scenarios)
-            found = make_loops(g, [lp.variables for lp in found] + list(extra), cm.spec)
-        loops = found
+            cycles += list(_discover(gx, scores, discovery_scenarios))
+            if not hidden:
+                found = make_loops(g, cycles, cm.spec)
+        loops = _describe(fold_loops(gx, g, cycles, owner, cm.spec), hidden) if hidden else found
     else:
         complete = True  # the caller chose the loops
-    dom = _assemble(g, cm.spec.stocks, list(loops), scores, run, n_s)
+        if hidden:
+            loops = [_laid_out(gx, lp, owner) for lp in loops]
+    dom = _assemble(g, cm.spec.stocks, list(loops), links, scores, run, n_s)
     dom.attrs["loops_complete"] = int(complete)
     return dom
+
+
+def _laid_out(gx: nx.DiGraph[str], lp: Loop, owner: Mapping[str, str]) -> Loop:
+    """``lp`` with its chain through the hidden variables of ``gx``, if it needs one."""
+    if lp.chain or all(gx.has_edge(u, v) for u, v in lp.links):
+        return lp
+    try:
+        chain = unfold(gx, lp.variables, owner)
+    except KeyError as exc:
+        u, v = exc.args[0]
+        raise ModelError(f"loop {lp.id!r}: {v!r} does not depend on {u!r}", where="loops") from None
+    return dataclasses.replace(lp, chain=chain)
+
+
+def _describe(loops: list[Loop], hidden: Mapping[str, Hidden]) -> list[Loop]:
+    """Say which smooth or delay a loop passes through (a loop of one variable is a stage's own
+    adjustment inside it)."""
+    out = []
+    for lp in loops:
+        inner = [hidden[n] for n in lp.chain if n in hidden]
+        if not inner or lp.description:
+            out.append(lp)
+            continue
+        h = inner[0]
+        if lp.length == 1:
+            stage = max(x.stage for x in inner)
+            what = "adjusting to its input" if h.function.startswith("SMTH") else "draining itself"
+            desc = f"stage {stage} of {h.function} in {h.owner} {what}"
+        else:
+            calls = sorted({f"{x.function} in {x.owner}" for x in inner})
+            desc = "through the hidden stocks of " + ", ".join(calls)
+        out.append(dataclasses.replace(lp, description=desc))
+    return out
+
+
+def _folded(
+    gx: nx.DiGraph[str], owner: Mapping[str, str], scores: Mapping[tuple[str, str], FloatArray]
+) -> tuple[nx.DiGraph[str], dict[tuple[str, str], FloatArray]]:
+    """The graph of the visible variables, each chain through hidden variables one link.
+
+    A folded link's polarity is the product along its chain (0 if chains disagree); its score
+    is that of its strongest chain at each time (the product along it, largest in magnitude).
+    """
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.add_nodes_from((n, d) for n, d in gx.nodes(data=True) if n not in owner)
+    links: dict[tuple[str, str], FloatArray] = {}
+    for u, v, d in gx.edges(data=True):
+        if u not in owner and v not in owner:
+            g.add_edge(u, v, **d)
+            if (u, v) in scores:
+                links[(u, v)] = scores[(u, v)]
+    inner: dict[str, list[str]] = {}
+    for n, o in owner.items():
+        inner.setdefault(o, []).append(n)
+    for v, hid in inner.items():
+        entries = {u for h in hid for u in gx.predecessors(h) if u not in owner}
+        for u in sorted(entries, key=list(gx.nodes).index):
+            sub = gx.subgraph([u, v, *hid])
+            paths = [p for p in nx.all_simple_paths(sub, u, v) if len(p) > 2]
+            if not paths:
+                continue
+            pols = {
+                math.prod(gx.edges[a, b]["polarity"] for a, b in itertools.pairwise(p))
+                for p in paths
+            }
+            pol = pols.pop() if len(pols) == 1 else 0
+            if g.has_edge(u, v):  # also a direct link
+                pol = pol if g.edges[u, v]["polarity"] == pol else 0
+            g.add_edge(u, v, polarity=pol, polarity_source="structural" if pol else "undecided")
+            if scores:
+                prods = np.stack(
+                    [math.prod(scores[(a, b)] for a, b in itertools.pairwise(p)) for p in paths]
+                )
+                if (u, v) in links:
+                    prods = np.concatenate([prods, links[(u, v)][None]])
+                best = np.nanargmax(np.abs(np.nan_to_num(prods, nan=0.0)), axis=0)
+                links[(u, v)] = np.take_along_axis(prods, best[None], axis=0)[0]
+    return g, links
 
 
 def _assemble(
     g: nx.DiGraph[str],
     stocks: Mapping[str, Any],
     loops: list[Loop],
+    links: Mapping[tuple[str, str], FloatArray],
     scores: Mapping[tuple[str, str], FloatArray],
     run: xr.Dataset,
     n_s: int,
 ) -> xr.Dataset:
+    """The dominance Dataset: ``links`` (of ``g``) reported, loops scored on ``scores``."""
     times = run["time"].values
     n_t = len(times)
     nan_row = np.full((1, n_s), np.nan)
-    edges = list(scores)
-    ls = (
-        np.stack([np.vstack([nan_row, scores[e]]) for e in edges], axis=1)
-        if edges
-        else np.zeros((n_t, 0, n_s))
-    )
-    lsc = _loop_scores(ls, edges, loops)
+
+    def stacked(table: Mapping[tuple[str, str], FloatArray]) -> FloatArray:
+        if not table:
+            return np.zeros((n_t, 0, n_s))
+        return np.stack([np.vstack([nan_row, table[e]]) for e in table], axis=1)
+
+    lsc = _loop_scores(stacked(scores), list(scores), loops)
+    edges = list(links)
+    ls = stacked(links)
     total = np.abs(lsc).sum(axis=1, keepdims=True)
     with np.errstate(all="ignore"):
         rel = np.where(total > 0, lsc / np.where(total > 0, total, 1.0), 0.0)
@@ -267,7 +380,7 @@ def _loop_scores(ls: FloatArray, edges: list[tuple[str, str]], loops: list[Loop]
     incidence = np.zeros((len(loops), len(edges)))
     missing = np.zeros(len(loops), dtype=bool)  # a link without a score (e.g. from a constant)
     for j, lp in enumerate(loops):
-        for e in lp.links:
+        for e in lp.chain_links:
             if e in index:
                 incidence[j, index[e]] = 1.0
             else:

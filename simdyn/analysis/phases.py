@@ -17,6 +17,7 @@ __all__ = [
     "dominance_share",
     "dominance_shift_time",
     "dominant_at",
+    "loop_pair_share",
     "stock_relative_scores",
 ]
 
@@ -106,3 +107,37 @@ def stock_relative_scores(dom: xr.Dataset, stock: str) -> xr.DataArray:
     total = abs(ls).sum("loop")
     rel: xr.DataArray = (ls / total.where(total > 0)).fillna(0.0).where(dom["loop_score"].notnull())
     return rel
+
+
+def loop_pair_share(
+    dom: xr.Dataset, loop: str, other: str, *, start: float | None = None, stop: float | None = None
+) -> xr.Dataset:
+    """How two loops compare, per scenario, over the saved times from ``start`` to ``stop``.
+
+    Two loops that close the same gap share links (for ``learning_org``'s work-harder and
+    work-smarter loops: from the backlog to the stretch and from capacity back to the backlog),
+    and their scores' ratio at a time is the ratio of the links they do not share. Counted over
+    the *active* times (either score non-zero):
+
+    * ``share`` — the median of ``|loop| / (|loop| + |other|)``;
+    * ``mean_share`` — its mean (sensitive to the times at which both are tiny);
+    * ``larger`` — the fraction of active times at which ``loop``'s score is the larger;
+    * ``active`` — the number of active times.
+    """
+    names = [str(x) for x in dom["loop"].values]
+    for name in (loop, other):
+        if name not in names:
+            raise SimdynError(f"{name!r} is not a loop of the analysis", where="loop")
+    ls = abs(dom["loop_score"]).sel(time=slice(start, stop))
+    a, b = ls.sel(loop=loop, drop=True), ls.sel(loop=other, drop=True)
+    active = (a + b) > 0
+    share = (a / (a + b)).where(active)
+    n = active.sum("time")
+    return xr.Dataset(
+        {
+            "share": share.median("time"),
+            "mean_share": share.mean("time"),
+            "larger": ((a > b) & active).sum("time") / n.where(n > 0),
+            "active": n,
+        }
+    )

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from simdyn.errors import ExpressionError
 from simdyn.expr.ast import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp
+from simdyn.expr.tokens import TokenCursor, tokenize
 
 __all__ = ["KEYWORDS", "parse"]
 
@@ -47,67 +47,14 @@ _MAX_DEPTH = 50
 _MAX_OPERATORS = 2_000
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # "num", "name", "kw", "op", "end"
-    text: str
-    col: int
+_HINT = "equations use numbers, names, + - * / ^ = <> < > <= >= ( ) [ ] ,"
 
 
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ExpressionError(
-                f"unexpected character {text[pos]!r}",
-                column=pos + 1,
-                hint="equations use numbers, names, + - * / ^ = <> < > <= >= ( ) [ ] ,",
-            )
-        kind = m.lastgroup
-        assert kind is not None
-        if kind != "ws":
-            tok_text = m.group()
-            if kind == "name" and tok_text.upper() in KEYWORDS:
-                toks.append(_Tok("kw", tok_text.upper(), pos + 1))
-            else:
-                toks.append(_Tok(kind, tok_text, pos + 1))
-        pos = m.end()
-    toks.append(_Tok("end", "", len(text) + 1))
-    return toks
-
-
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str) -> None:
-        self.toks = _tokenize(text)
-        self.i = 0
+        super().__init__(tokenize(text, _TOKEN, KEYWORDS, hint=_HINT))
         self.depth = 0
         self.operators = 0
-
-    # -- token helpers -------------------------------------------------------------------------
-    @property
-    def tok(self) -> _Tok:
-        return self.toks[self.i]
-
-    def _is(self, kind: str, text: str | None = None) -> bool:
-        t = self.tok
-        return t.kind == kind and (text is None or t.text == text)
-
-    def _take(self) -> _Tok:
-        t = self.tok
-        self.i += 1
-        return t
-
-    def _expect(self, kind: str, text: str, what: str) -> _Tok:
-        if not self._is(kind, text):
-            self._fail(f"expected {what}")
-        return self._take()
-
-    def _fail(self, what: str) -> None:
-        t = self.tok
-        found = "end of equation" if t.kind == "end" else repr(t.text)
-        raise ExpressionError(f"{what}, found {found}", column=t.col)
 
     def _binop(self, op: str, left: Node, right: Node, col: int) -> BinOp:
         self.operators += 1
@@ -132,7 +79,7 @@ class _Parser:
     def parse(self) -> Node:
         node = self.expr()
         if not self._is("end"):
-            self._fail("expected an operator or the end of the equation")
+            raise self._fail("expected an operator or the end of the equation")
         return node
 
     def expr(self) -> Node:
@@ -180,7 +127,7 @@ class _Parser:
             t = self._take()
             right = self.add()
             if self.tok.kind == "op" and self.tok.text in ("=", "<>", "<", ">", "<=", ">="):
-                self._fail("comparisons cannot be chained; use AND")
+                raise self._fail("comparisons cannot be chained; use AND")
             return self._binop(t.text, left, right, t.col)
         return left
 
@@ -221,11 +168,7 @@ class _Parser:
 
     def postfix(self) -> Node:
         t = self.tok
-        if (
-            t.kind == "name"
-            and self.toks[self.i + 1].kind == "op"
-            and self.toks[self.i + 1].text == "["
-        ):
+        if t.kind == "name" and self.peek().kind == "op" and self.peek().text == "[":
             self.i += 2
             indices = [self._index()]
             while self._is("op", ","):
@@ -242,9 +185,8 @@ class _Parser:
         if self.tok.kind == "name":
             return self._take().text
         if self.tok.kind == "num":
-            self._fail("expected an element name or '*' (elements are named, not numbered)")
-        self._fail("expected an element name or '*'")
-        raise AssertionError  # pragma: no cover
+            raise self._fail("expected an element name or '*' (elements are named, not numbered)")
+        raise self._fail("expected an element name or '*'")
 
     def atom(self) -> Node:
         t = self.tok
@@ -273,9 +215,8 @@ class _Parser:
             self._expect("op", ")", "')'")
             return inner
         if t.kind == "kw":
-            self._fail(f"{t.text} cannot start a value")
-        self._fail("expected a number, a name or '('")
-        raise AssertionError  # pragma: no cover
+            raise self._fail(f"{t.text} cannot start a value")
+        raise self._fail("expected a number, a name or '('")
 
 
 def parse(text: str) -> Node:

@@ -24,8 +24,9 @@ from simdyn.model import runtime
 from simdyn.model.causal import equation_trees
 from simdyn.model.compile import CompiledModel
 from simdyn.model.emit.numpy_expr import Code, Emitter, Symbol
+from simdyn.model.functions import FUNCTIONS
 
-__all__ = ["EquationEvaluator"]
+__all__ = ["EquationEvaluator", "constant_columns", "partial_signs", "run_columns"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,17 @@ class EquationEvaluator:
                 key = f"_init{len(inits) + 1}_{owner}"
                 inits.append((key, node.args[0]))
                 return Name(key, node.col)
+            if upper in FUNCTIONS:
+                table = "flows" if owner in self.cm.spec.flows else "auxiliaries"
+                raise ModelError(
+                    f"{owner!r} calls {upper}, an extension function, which loop analysis cannot "
+                    "re-evaluate (a random draw would be drawn anew)",
+                    file=self.cm.spec.source,
+                    line=self.cm.spec.line_of(table, owner),
+                    where=f"{table}.{owner}",
+                    hint=f"give the {upper} call an auxiliary of its own, whose inputs are constants: "
+                    "its saved values are then read as they are",
+                )
             if upper in STATEFUL:
                 table = "flows" if owner in self.cm.spec.flows else "auxiliaries"
                 raise ModelError(
@@ -123,7 +135,7 @@ class EquationEvaluator:
                     file=self.cm.spec.source,
                     line=self.cm.spec.line_of(table, owner),
                     where=f"{table}.{owner}",
-                    hint="loop analysis supports INIT; write the smooth or delay as stocks and flows",
+                    hint="simulate without save= so that the run holds every auxiliary",
                 )
             args = tuple(self._replace_inits(a, owner, inits) for a in node.args)
             return Call(node.func, args, node.col)
@@ -231,7 +243,6 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
     from the model; stocks and flows must have been saved, auxiliaries that were not are
     evaluated from the others.
     """
-    spec = cm.spec
     times = np.asarray(ds["time"].values, dtype=float)
     n_s = int(ds.sizes["scenario"])
     n_t = len(times)
@@ -254,6 +265,21 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
         var = ds.variables[name]  # the bare variable: transposing it skips the coordinates
         arr = np.asarray(var.transpose("time", *info.dims, "scenario").values, dtype=float)
         cols[name] = np.moveaxis(arr, 0, -2).reshape(*arr.shape[1:-1], n_t * n_s)
+    cols.update(constant_columns(ds, cm, n_t))
+    time = np.repeat(times, n_s)
+    _fill(cm, cols, time, {k: float(ds.attrs[k]) for k in ("dt", "start", "stop") if k in ds.attrs})
+    return cols, time, n_s
+
+
+def constant_columns(ds: Any, cm: CompiledModel, n_t: int = 1) -> dict[str, FloatArray]:
+    """The constants of a run, laid out ``(*dims, 1)`` where shared, else ``(*dims, n_t * n_s)``.
+
+    A scenario's value comes from the run's coordinates (``name`` or ``name[element]``), the
+    others from the model; ``n_t`` repeats the scenarios' columns for that many times.
+    """
+    spec = cm.spec
+    n_s = int(ds.sizes["scenario"])
+    cols: dict[str, FloatArray] = {}
     for name, c in spec.constants.items():
         dims = tuple(d for d in cm.dim_order if d in c.dims)
         shape = tuple(cm.dim_sizes[d] for d in dims)
@@ -270,9 +296,7 @@ def run_columns(ds: Any, cm: CompiledModel) -> tuple[dict[str, FloatArray], Floa
                     full[cm.elements[dims[0]].index(el)] = np.asarray(ds.variables[key].values)
                 value = np.tile(full, n_t)
         cols[name] = value
-    time = np.repeat(times, n_s)
-    _fill(cm, cols, time, {k: float(ds.attrs[k]) for k in ("dt", "start", "stop") if k in ds.attrs})
-    return cols, time, n_s
+    return cols
 
 
 def _reads_init(cm: CompiledModel, name: str) -> bool:

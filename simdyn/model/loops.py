@@ -16,7 +16,16 @@ import networkx as nx
 from simdyn.errors import ModelError
 from simdyn.model.spec import ModelSpec
 
-__all__ = ["Loop", "find_loops", "loop_polarity", "make_loops", "strongest_loops"]
+__all__ = [
+    "Loop",
+    "find_loops",
+    "fold_cycle",
+    "fold_loops",
+    "loop_polarity",
+    "make_loops",
+    "strongest_loops",
+    "unfold",
+]
 
 #: Loops enumerated before falling back to the shortest ones.
 MAX_LOOPS = 1000
@@ -38,6 +47,9 @@ class Loop:
     name: str = ""
     description: str = ""
     documented: str = ""
+    chain: tuple[str, ...] = ()
+    """The loop's variables including the hidden stocks and flows of smooths and delays on it
+    (empty when it has none): what its score is the product along."""
 
     @property
     def length(self) -> int:
@@ -48,6 +60,12 @@ class Loop:
     def links(self) -> tuple[tuple[str, str], ...]:
         """The loop's links ``(from, to)`` in order."""
         v = self.variables
+        return tuple((v[i], v[(i + 1) % len(v)]) for i in range(len(v)))
+
+    @property
+    def chain_links(self) -> tuple[tuple[str, str], ...]:
+        """The links of :attr:`chain` (of :attr:`variables` when there is no chain)."""
+        v = self.chain or self.variables
         return tuple((v[i], v[(i + 1) % len(v)]) for i in range(len(v)))
 
     def path(self) -> str:
@@ -155,6 +173,91 @@ def make_loops(
         else:
             name_or_id = name
         out.append(Loop(name_or_id, c, pol, name, desc, documented))
+    return out
+
+
+def fold_cycle(cycle: Sequence[str], owner: Mapping[str, str]) -> tuple[str, ...]:
+    """``cycle`` with each hidden variable replaced by its ``owner`` and repeats merged."""
+    names = [owner.get(n, n) for n in cycle]
+    out = [n for i, n in enumerate(names) if n != names[i - 1]]
+    return tuple(out or names[:1])
+
+
+def unfold(
+    gx: nx.DiGraph[str], variables: Sequence[str], owner: Mapping[str, str]
+) -> tuple[str, ...]:
+    """A loop of visible ``variables`` laid out in ``gx``: each link ``u → v`` by the shortest
+    path through ``v``'s hidden variables. A link with no such path raises ``KeyError((u, v))``.
+    """
+    chain: list[str] = []
+    for i, u in enumerate(variables):
+        v = variables[(i + 1) % len(variables)]
+        inner = [n for n in gx if owner.get(n) == v]
+        try:
+            path = nx.shortest_path(gx.subgraph([u, v, *inner]), u, v)
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            raise KeyError((u, v)) from None
+        chain.extend(path[:-1])
+    return tuple(chain)
+
+
+def fold_loops(
+    gx: nx.DiGraph[str],
+    g: nx.DiGraph[str],
+    cycles: Iterable[Sequence[str]],
+    owner: Mapping[str, str],
+    spec: ModelSpec | None = None,
+) -> list[Loop]:
+    """Loops of the graph ``gx`` (with hidden variables) told in the variables of ``g``.
+
+    Each cycle of ``gx`` keeps its own score chain; its variables are the cycle folded by
+    :func:`fold_cycle`. Polarity is that of the whole chain. Named loops of ``spec`` (in the
+    variables of ``g``) are matched on their folded form, or laid out in ``gx`` by the
+    shortest path through each link's hidden variables.
+    """
+    order = {n: i for i, n in enumerate(g.nodes)}
+    xorder = {n: i for i, n in enumerate(gx.nodes)}
+    chains: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for c in cycles:
+        key = _canonical(c, xorder)
+        chains[key] = fold_cycle(key, owner)
+    named: dict[tuple[str, ...], tuple[str, str, str]] = {}
+    for ls in spec.loops.values() if spec is not None else ():
+        folded = _canonical(ls.variables, order)
+        named[folded] = (ls.name, ls.description, ls.polarity)
+        if any(_canonical(f, order) == folded for f in chains.values()):
+            continue
+        try:
+            chain = unfold(gx, ls.variables, owner)
+        except KeyError as exc:
+            u, v = exc.args[0]
+            raise ModelError(
+                f"loop {ls.name!r}: {v!r} does not depend on {u!r}",
+                file=spec.source if spec else None,
+                line=spec.line_of("loops", ls.name, "variables") if spec else None,
+                where=f"loops.{ls.name}.variables",
+                hint="list every variable of the loop in causal order (the last links to the first)",
+            ) from None
+        key = _canonical(chain, xorder)
+        chains[key] = fold_cycle(key, owner)
+    entries = [(_canonical(f, order), c) for c, f in chains.items()]
+    entries.sort(key=lambda e: (len(e[0]), [order[n] for n in e[0]], [xorder[n] for n in e[1]]))
+    counters = {"R": 0, "B": 0, "?": 0}
+    taken: set[tuple[str, ...]] = set()
+    out: list[Loop] = []
+    for folded, c in entries:
+        pol = loop_polarity(gx, c)
+        name, desc, documented = named.get(folded, ("", "", ""))
+        if name and folded in taken:  # a second chain of a named loop's variables
+            name, desc, documented = "", "", ""
+        if name:
+            taken.add(folded)
+            ident = name
+        else:
+            counters[pol] += 1
+            ident = f"{'U' if pol == '?' else pol}{counters[pol]}"
+        hidden = [n for n in c if n in owner]
+        out.append(Loop(ident, folded, pol, name, desc, documented, c if hidden else ()))
     return out
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from simdyn.errors import ExpressionError, ModelError
 from simdyn.expr import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp, parse, walk
+from simdyn.expr.builtins import BUILTINS
 from simdyn.model.spec import ModelSpec
 
 __all__ = ["DIMENSIONLESS", "Unit", "UnitIssue", "check_units", "parse_unit"]
@@ -373,6 +374,9 @@ class _Checker:
                 self.expect(args[0], want, node.args[0].col, f"the input of lookup {func!r}")
             return self.units.get(func)
         upper = func.upper()
+        builtin = BUILTINS.get(upper)
+        if builtin is not None and not builtin.min_args <= len(args) <= builtin.max_args:
+            return None  # a wrong number of arguments: the compiler says so, located
         if upper in _TRANSCENDENTAL:
             self.expect(args[0], DIMENSIONLESS, node.col, f"the argument of {upper}")
             return DIMENSIONLESS

@@ -13,10 +13,10 @@ names and builtins. Nothing of the text is evaluated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from simdyn.errors import ExpressionError
 from simdyn.expr import BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp
+from simdyn.expr.tokens import TokenCursor, tokenize
 
 __all__ = ["canonical", "parse_xmile"]
 
@@ -49,61 +49,10 @@ def canonical(name: str) -> str:
     return " ".join(n.split()).casefold()
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str
-    text: str
-    col: int
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ExpressionError(f"unexpected character {text[pos]!r}", column=pos + 1)
-        kind = m.lastgroup or ""
-        word = m.group()
-        if kind == "quoted":
-            toks.append(_Tok("name", word, pos + 1))
-        elif kind == "name" and word.upper() in _KEYWORDS:
-            toks.append(_Tok("kw", word.upper(), pos + 1))
-        elif kind != "ws":
-            toks.append(_Tok(kind, word, pos + 1))
-        pos = m.end()
-    toks.append(_Tok("end", "", len(text) + 1))
-    return toks
-
-
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str) -> None:
-        self.toks = _tokenize(text)
-        self.i = 0
+        super().__init__(tokenize(text, _TOKEN, _KEYWORDS))
         self.depth = 0
-
-    @property
-    def tok(self) -> _Tok:
-        return self.toks[self.i]
-
-    def _is(self, kind: str, *texts: str) -> bool:
-        t = self.tok
-        return t.kind == kind and (not texts or t.text in texts)
-
-    def _take(self) -> _Tok:
-        t = self.tok
-        self.i += 1
-        return t
-
-    def _fail(self, what: str) -> ExpressionError:
-        t = self.tok
-        found = "end of equation" if t.kind == "end" else repr(t.text)
-        return ExpressionError(f"{what}, found {found}", column=t.col)
-
-    def _expect(self, kind: str, text: str) -> None:
-        if not self._is(kind, text):
-            raise self._fail(f"expected {text!r}")
-        self._take()
 
     def parse(self) -> Node:
         node = self.expr()
@@ -172,7 +121,7 @@ class _Parser:
 
     def postfix(self) -> Node:
         t = self.tok
-        if t.kind == "name" and self.toks[self.i + 1].text == "[":
+        if t.kind == "name" and self.peek().text == "[":
             self.i += 2
             indices = [self._index()]
             while self._is("op", ","):

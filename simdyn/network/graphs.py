@@ -193,7 +193,7 @@ def org_graph(
             hint=f"simdyn simulates org graphs of at most {MAX_NODES:,} people",
         )
     bridge_width = _positive_int(bridge_width, "bridge_width", minimum=0)
-    weak_low, weak_high = _strength_range(weak_strength, "weak_strength")
+    weak = _strength_range(weak_strength, "weak_strength")
     shortcut_prob = _probability(shortcut_prob, "shortcut_prob")
     n_communities = _positive_int(n_communities, "n_communities", minimum=0)
     community_size = _positive_int(community_size, "community_size", minimum=2)
@@ -211,21 +211,51 @@ def org_graph(
         )
     rng = as_generator(seed)
     G: nx.Graph[int] = nx.Graph(n_teams=n_teams, bridge_width=bridge_width)
-
-    # 1. teams
     spans = sample_spans(n_teams, median=span_median, sigma=span_sigma, max_span=max_span, seed=rng)
+    teams = _add_teams(G, spans)
+    parent = _add_reporting_tree(
+        G, teams, rng, span_median=span_median, span_sigma=span_sigma, strength=hierarchy_strength
+    )
+    for team in teams:  # teams as cliques of strong ties
+        G.add_edges_from(itertools.combinations(team, 2), kind="team", strength=1.0)
+    if bridge_width > 0:
+        _add_bridges(G, teams, _bridged_pairs(parent, bridge_pairs), bridge_width, weak, rng)
+    if shortcut_prob > 0 and n_teams > 1:
+        _add_shortcuts(G, shortcut_prob, weak, rng)
+    for _ in range(n_communities):
+        _add_community(G, teams, community_size, community_strength, rng)
+    if skill is not None:
+        low, high = _strength_range(skill, "skill")
+        values = rng.uniform(low, high, size=G.number_of_nodes())
+        for v in range(G.number_of_nodes()):
+            G.nodes[v]["skill"] = float(values[v])
+    return G
+
+
+def _add_teams(G: nx.Graph[int], spans: np.ndarray[Any, np.dtype[np.int64]]) -> list[list[int]]:
+    """Step 1: a manager (first node) and ``span`` members per team; the teams' node lists."""
     teams: list[list[int]] = []
-    managers: list[int] = []
     next_id = 0
     for t, span in enumerate(spans):
         team = list(range(next_id, next_id + 1 + int(span)))
         next_id += len(team)
         teams.append(team)
-        managers.append(team[0])
         for k, node in enumerate(team):
             G.add_node(node, team=t, role="manager" if k == 0 else "member")
+    return teams
 
-    # 2. reporting tree over managers, breadth first with sampled spans
+
+def _add_reporting_tree(
+    G: nx.Graph[int],
+    teams: list[list[int]],
+    rng: np.random.Generator,
+    *,
+    span_median: float,
+    span_sigma: float,
+    strength: float,
+) -> list[int]:
+    """Step 2: managers in a reporting tree, breadth first with sampled spans; each team's parent."""
+    n_teams = len(teams)
     parent = [-1] * n_teams
     frontier = [0]
     placed = 1
@@ -235,70 +265,76 @@ def org_graph(
         for t in range(placed, min(n_teams, placed + n_sub)):
             parent[t] = boss
             frontier.append(t)
-            G.add_edge(
-                managers[t], managers[boss], kind="hierarchy", strength=float(hierarchy_strength)
-            )
+            G.add_edge(teams[t][0], teams[boss][0], kind="hierarchy", strength=float(strength))
         placed = min(n_teams, placed + n_sub)
+    return parent
 
-    # 3. teams as cliques of strong ties
-    for team in teams:
-        G.add_edges_from(itertools.combinations(team, 2), kind="team", strength=1.0)
 
-    # 4. bridges of explicit width between connected team pairs
+def _bridged_pairs(parent: list[int], bridge_pairs: str) -> list[tuple[int, int]]:
+    """The team pairs that get weak bridges: a team and its parent, and/or siblings."""
     pairs: list[tuple[int, int]] = []
     if bridge_pairs in ("parent", "both"):
-        pairs.extend((parent[t], t) for t in range(1, n_teams))
+        pairs.extend((parent[t], t) for t in range(1, len(parent)))
     if bridge_pairs in ("siblings", "both"):
         children: dict[int, list[int]] = {}
-        for t in range(1, n_teams):
+        for t in range(1, len(parent)):
             children.setdefault(parent[t], []).append(t)
         for sibs in children.values():
             pairs.extend(itertools.combinations(sibs, 2))
-    if bridge_width > 0:
-        for a, b in pairs:
-            candidates = [(u, v) for u in teams[a] for v in teams[b] if not G.has_edge(u, v)]
-            if len(candidates) < bridge_width:
-                raise NetworkError(
-                    f"bridge_width {bridge_width} exceeds the {len(candidates)} possible ties "
-                    f"between teams {a} and {b}",
-                    where="bridge_width",
-                    hint="use a smaller bridge_width or larger teams",
-                )
-            chosen = rng.choice(len(candidates), size=bridge_width, replace=False)
-            for idx in chosen:
-                u, v = candidates[int(idx)]
-                G.add_edge(u, v, kind="cross", strength=float(rng.uniform(weak_low, weak_high)))
+    return pairs
 
-    # 5. small-world shortcuts
-    n_nodes = next_id
+
+def _add_bridges(
+    G: nx.Graph[int],
+    teams: list[list[int]],
+    pairs: list[tuple[int, int]],
+    width: int,
+    weak: tuple[float, float],
+    rng: np.random.Generator,
+) -> None:
+    """Step 4: exactly ``width`` weak ties between distinct member pairs of each bridged pair."""
+    for a, b in pairs:
+        candidates = [(u, v) for u in teams[a] for v in teams[b] if not G.has_edge(u, v)]
+        if len(candidates) < width:
+            raise NetworkError(
+                f"bridge_width {width} exceeds the {len(candidates)} possible ties "
+                f"between teams {a} and {b}",
+                where="bridge_width",
+                hint="use a smaller bridge_width or larger teams",
+            )
+        chosen = rng.choice(len(candidates), size=width, replace=False)
+        for idx in chosen:
+            u, v = candidates[int(idx)]
+            G.add_edge(u, v, kind="cross", strength=float(rng.uniform(*weak)))
+
+
+def _add_shortcuts(
+    G: nx.Graph[int], prob: float, weak: tuple[float, float], rng: np.random.Generator
+) -> None:
+    """Step 5: each node, with probability ``prob``, one weak tie to a node of another team."""
+    n_nodes = G.number_of_nodes()
     team_of = np.array([G.nodes[v]["team"] for v in range(n_nodes)], dtype=np.int64)
-    if shortcut_prob > 0 and n_teams > 1:
-        draws = rng.random(n_nodes)
-        for src in np.flatnonzero(draws < shortcut_prob).tolist():
-            others = np.flatnonzero(team_of != team_of[src])
-            other = int(others[rng.integers(len(others))])
-            if not G.has_edge(src, other):
-                G.add_edge(
-                    src,
-                    other,
-                    kind="cross",
-                    strength=float(rng.uniform(weak_low, weak_high)),
-                )
+    draws = rng.random(n_nodes)
+    for src in np.flatnonzero(draws < prob).tolist():
+        others = np.flatnonzero(team_of != team_of[src])
+        other = int(others[rng.integers(len(others))])
+        if not G.has_edge(src, other):
+            G.add_edge(src, other, kind="cross", strength=float(rng.uniform(*weak)))
 
-    # 6. communities of practice
-    for _ in range(n_communities):
-        chosen_teams = rng.choice(n_teams, size=community_size, replace=False)
-        members = [int(teams[int(t)][rng.integers(len(teams[int(t)]))]) for t in chosen_teams]
-        for u, v in itertools.combinations(members, 2):
-            if not G.has_edge(u, v):
-                G.add_edge(u, v, kind="community", strength=float(community_strength))
 
-    if skill is not None:
-        low, high = _strength_range(skill, "skill")
-        values = rng.uniform(low, high, size=n_nodes)
-        for v in range(n_nodes):
-            G.nodes[v]["skill"] = float(values[v])
-    return G
+def _add_community(
+    G: nx.Graph[int],
+    teams: list[list[int]],
+    size: int,
+    strength: float,
+    rng: np.random.Generator,
+) -> None:
+    """Step 6: one community of practice, a clique of ``size`` nodes from distinct teams."""
+    chosen_teams = rng.choice(len(teams), size=size, replace=False)
+    members = [int(teams[int(t)][rng.integers(len(teams[int(t)]))]) for t in chosen_teams]
+    for u, v in itertools.combinations(members, 2):
+        if not G.has_edge(u, v):
+            G.add_edge(u, v, kind="community", strength=float(strength))
 
 
 def ring_lattice(n: int, k: int) -> nx.Graph[int]:

@@ -260,23 +260,7 @@ def read_edgelist_csv(
     for line, row in table.rows:
         u = _convert(row["source"], nodetype, path=path, line=line, where="source")
         v = _convert(row["target"], nodetype, path=path, line=line, where="target")
-        if known is not None:
-            for end, node in (("source", u), ("target", v)):
-                if node not in known:
-                    raise NetworkError(
-                        f"unknown node {node!r}",
-                        file=str(path),
-                        line=line,
-                        where=end,
-                        hint=f"add it to {nodes_path} or correct the id",
-                    )
-        if u == v:
-            raise NetworkError(
-                f"self-loop on node {u!r}",
-                file=str(path),
-                line=line,
-                hint="a person's tie to themselves is not an edge; remove the row",
-            )
+        _check_edge(u, v, path=path, line=line, known=known, nodes_path=nodes_path)
         key = frozenset((u, v))
         if key in edge_line:
             raise NetworkError(
@@ -286,35 +270,7 @@ def read_edgelist_csv(
                 hint="the graph is undirected; give each tie once",
             )
         edge_line[key] = line
-        attrs: dict[str, Any] = {}
-        for col, value in row.items():
-            if col in ("source", "target"):
-                continue
-            if col == "strength":
-                w = _number(value, file=path, line=line, where="strength", what="strength")
-                if w < 0:
-                    raise NetworkError(
-                        f"negative strength {value}",
-                        file=str(path),
-                        line=line,
-                        where="strength",
-                        hint="tie strengths must be ≥ 0 (weak ties 0.1–0.3, team ties 1)",
-                    )
-                attrs[col] = w
-            elif col == "kind":
-                if value and value not in EDGE_KINDS:
-                    raise NetworkError(
-                        f"unknown kind {value!r}",
-                        file=str(path),
-                        line=line,
-                        where="kind",
-                        hint=f"use one of {', '.join(EDGE_KINDS)}",
-                    )
-                if value:
-                    attrs[col] = value
-            elif value:
-                attrs[col] = value
-        G.add_edge(u, v, **attrs)
+        G.add_edge(u, v, **_edge_attrs(row, path=path, line=line))
     if G.number_of_nodes() == 0:
         raise NetworkError(
             "the edge list has no edges",
@@ -324,6 +280,68 @@ def read_edgelist_csv(
         )
     _warn_if_disconnected(G, path)
     return G
+
+
+def _check_edge(
+    u: Hashable,
+    v: Hashable,
+    *,
+    path: Path,
+    line: int,
+    known: dict[Hashable, dict[str, Any]] | None,
+    nodes_path: str | Path | None,
+) -> None:
+    """Refuse an edge to a node the node file does not list, and a self-loop."""
+    if known is not None:
+        for end, node in (("source", u), ("target", v)):
+            if node not in known:
+                raise NetworkError(
+                    f"unknown node {node!r}",
+                    file=str(path),
+                    line=line,
+                    where=end,
+                    hint=f"add it to {nodes_path} or correct the id",
+                )
+    if u == v:
+        raise NetworkError(
+            f"self-loop on node {u!r}",
+            file=str(path),
+            line=line,
+            hint="a person's tie to themselves is not an edge; remove the row",
+        )
+
+
+def _edge_attrs(row: dict[str, str], *, path: Path, line: int) -> dict[str, Any]:
+    """An edge row's attributes: ``strength`` a number >= 0, ``kind`` a known kind, others as text."""
+    attrs: dict[str, Any] = {}
+    for col, value in row.items():
+        if col in ("source", "target"):
+            continue
+        if col == "strength":
+            w = _number(value, file=path, line=line, where="strength", what="strength")
+            if w < 0:
+                raise NetworkError(
+                    f"negative strength {value}",
+                    file=str(path),
+                    line=line,
+                    where="strength",
+                    hint="tie strengths must be ≥ 0 (weak ties 0.1–0.3, team ties 1)",
+                )
+            attrs[col] = w
+        elif col == "kind":
+            if value and value not in EDGE_KINDS:
+                raise NetworkError(
+                    f"unknown kind {value!r}",
+                    file=str(path),
+                    line=line,
+                    where="kind",
+                    hint=f"use one of {', '.join(EDGE_KINDS)}",
+                )
+            if value:
+                attrs[col] = value
+        elif value:
+            attrs[col] = value
+    return attrs
 
 
 def _csv_text(value: Any) -> str:

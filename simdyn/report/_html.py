@@ -19,7 +19,15 @@ import simdyn
 from simdyn.analysis import loop_dominance
 from simdyn.errors import SimdynError
 from simdyn.loop_plots import plot_dominance
-from simdyn.plot import plain_text, plot_comparison, plot_network, plot_timeseries
+from simdyn.plot import (
+    PLAIN_LIMIT,
+    axis_scale,
+    plain_text,
+    plot_comparison,
+    plot_network,
+    plot_timeseries,
+    scaled_label,
+)
 from simdyn.report._costs import cost_benefit, value_per_unit
 from simdyn.scenario import ScenarioResult, StyleChange
 
@@ -141,16 +149,16 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
                 "timeseries",
                 "Key variables over time, one line per run (later runs dashed, so identical "
                 "lines stay visible). Black bars mark goal targets; each run's value at the goal "
-                "time is a triangle in the run's colour, filled if the goal is met, hollow if not.",
+                "time is a triangle in the run's colour, filled if the goal is met, hollow if not."
+                + scale_note(ds, variables),
                 *_png(fig),
             )
         )
     if len(result.runs) > 1 and variables:
         goal_times = sorted({float(t) for t in result.goals["time"]}) if len(result.goals) else None
         fig = plot_comparison(ds, variables, times=goal_times)
-        plots.append(
-            Plot("comparison", "Runs side by side at the goal times (or the end).", *_png(fig))
-        )
+        caption = "Runs side by side at the goal times (or the end)." + scale_note(ds, variables)
+        plots.append(Plot("comparison", caption, *_png(fig)))
     network_plot = _network_plot(result)
     if network_plot is not None:
         plots.append(network_plot)
@@ -159,9 +167,39 @@ def make_plots(result: ScenarioResult) -> list[Plot]:
         plots.append(dominance_plot)
     if any(r.plan.policies for r in result.runs):
         pds = policy_dataset(result)
-        fig = plot_timeseries(pds, [str(v) for v in pds.data_vars], ncols=4, panel=(3.6, 2.4))
-        plots.append(Plot("policies", "Scheduled parameters (policies) over time.", *_png(fig)))
+        names = [str(v) for v in pds.data_vars]
+        fig = plot_timeseries(pds, names, ncols=4, panel=(3.6, 2.4))
+        caption = "Scheduled parameters (policies) over time." + scale_note(pds, names)
+        plots.append(Plot("policies", caption, *_png(fig)))
     return plots
+
+
+def scale_note(dataset: xr.Dataset, variables: list[str]) -> str:
+    """A caption sentence naming the variables whose axis counts in a power of ten, or ``""``.
+
+    Values beyond ±:data:`~simdyn.plot.PLAIN_LIMIT` (up to ±1.8e308) are drawn divided by a
+    power of ten (:func:`~simdyn.plot.axis_scale`), so nothing finite is left out; the caption
+    and the axis label both say so.
+    """
+    scales = {v: axis_scale(dataset[v].values) for v in variables}
+    scaled = {v: k for v, k in scales.items() if k != 1.0}
+    limit = f"±1e{round(math.log10(PLAIN_LIMIT))}"
+    note = ""
+    if scaled:
+        shown = ", ".join(scaled_label(v, k) for v, k in scaled.items())
+        note = (
+            f" {', '.join(scaled)} reach beyond {limit}, so their axes count in a power of ten, "
+            f"named on the axis label: {shown}."
+        )
+    return note + _time_note(dataset)
+
+
+def _time_note(dataset: xr.Dataset) -> str:
+    xscale = axis_scale(dataset["time"].values)
+    if xscale == 1.0:
+        return ""
+    limit = f"±1e{round(math.log10(PLAIN_LIMIT))}"
+    return f" Time reaches beyond {limit}: the time axis counts in{scaled_label('', xscale)}."
 
 
 def _shown_loops(dom: xr.Dataset, others: int = 4) -> list[str]:
@@ -182,10 +220,15 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, runs, strict=True):
         try:
-            dom = loop_dominance(r.dataset, r.plan.model, discover=False)
+            # values near the float limit overflow in the scores: those scores are not drawn
+            with np.errstate(over="ignore", invalid="ignore"):
+                dom = loop_dominance(r.dataset, r.plan.model, discover=False)
         except SimdynError:
             return None  # a run that did not save every variable
+        xscale = axis_scale(dom["time"].values)  # time near the float limit: see scale_note
+        dom = dom.assign_coords(time=dom["time"].values / xscale)
         plot_dominance(dom, loops=_shown_loops(dom), ax=ax, title=f"{r.name}: loop dominance")
+        ax.set_xlabel(scaled_label(ax.get_xlabel(), xscale))
         legend = ax.get_legend()
         plain_text(ax.title, *(legend.get_texts() if legend is not None else ()))
     fig.tight_layout()
@@ -193,7 +236,8 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
         "loop_dominance",
         "Relative loop scores over time (Loops that Matter, docs/loops.md): the model's named "
         "loops and the strongest others; reinforcing loops above zero, balancing below, the "
-        "remaining loops in grey. Which feedback loops drive the behaviour.",
+        "remaining loops in grey. Which feedback loops drive the behaviour."
+        + _time_note(runs[0].dataset),
         *_png(fig),
     )
 
@@ -375,29 +419,58 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
     model = first.plan.model
     sc = first.scenario
     t = first.plan.time
-    runs = []
-    for run in result.runs:
-        g = result.goals[result.goals["scenario"] == run.name]
-        runs.append(
+    return _ENV.get_template("report.html.j2").render(
+        title=sc.title or sc.name,
+        description=sc.description,
+        version=simdyn.__version__,
+        time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
+        f"dt {t.dt:g}, method {t.method or 'model default'}",
+        runs=[_run_row(result, run, model) for run in result.runs],
+        failures=_failures(result),
+        goals=[_goal_row(row, model) for row in result.goals.to_dict("records")],
+        figures=[_figure(p) for p in plots],
+        model=_model_summary(model),
+        sources=[{"path": display_path(path), "text": text} for path, text in result.texts.items()],
+        costs=_cost_panel(result),
+        glossary=glossary(result),
+    )
+
+
+def _run_row(result: ScenarioResult, run: Any, model: Any) -> dict[str, Any]:
+    """One run's section: its style, goals met, policies, levers and changed parameters (with
+    their units in ``model``, the first run's)."""
+    g = result.goals[result.goals["scenario"] == run.name]
+    return {
+        "name": run.name,
+        "style": run.plan.style,
+        "goals_met": int(g["met"].sum()),
+        "goals_total": len(g),
+        "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
+        "levers": _levers(run),
+        "changed": [
             {
-                "name": run.name,
-                "style": run.plan.style,
-                "goals_met": int(g["met"].sum()),
-                "goals_total": len(g),
-                "policies": [{"label": p.label, "text": p.describe()} for p in run.plan.policies],
-                "levers": _levers(run),
-                "changed": [
-                    {
-                        "name": name,
-                        "default": _fmt(old),
-                        "value": _fmt(new),
-                        "units": model.constants[name].units if name in model.constants else "",
-                    }
-                    for name, (old, new) in run.plan.changed.items()
-                ],
+                "name": name,
+                "default": _fmt(old),
+                "value": _fmt(new),
+                "units": model.constants[name].units if name in model.constants else "",
             }
-        )
-    goals = [_goal_row(row, model) for row in result.goals.to_dict("records")]
+            for name, (old, new) in run.plan.changed.items()
+        ],
+    }
+
+
+def _figure(plot: Plot) -> dict[str, Any]:
+    """A plot as the template embeds it: base64 PNG, caption and size."""
+    return {
+        "data": base64.b64encode(plot.png).decode("ascii"),
+        "caption": plot.caption,
+        "width": plot.width,
+        "height": plot.height,
+    }
+
+
+def _model_summary(model: Any) -> dict[str, Any]:
+    """The model section: name, doc, time units, how many of each kind, outputs and styles."""
     counts = ", ".join(
         f"{len(table)} {kind}"
         for kind, table in (
@@ -407,33 +480,11 @@ def render_html(result: ScenarioResult, plots: list[Plot] | None = None) -> str:
             ("constants", model.constants),
         )
     )
-    return _ENV.get_template("report.html.j2").render(
-        title=sc.title or sc.name,
-        description=sc.description,
-        version=simdyn.__version__,
-        time_text=f"time {t.start:g} to {t.stop:g} {model.time_units}, "
-        f"dt {t.dt:g}, method {t.method or 'model default'}",
-        runs=runs,
-        failures=_failures(result),
-        goals=goals,
-        figures=[
-            {
-                "data": base64.b64encode(p.png).decode("ascii"),
-                "caption": p.caption,
-                "width": p.width,
-                "height": p.height,
-            }
-            for p in plots
-        ],
-        model={
-            "name": model.name,
-            "doc": model.doc,
-            "time_units": model.time_units,
-            "counts": counts,
-            "key_outputs": list(model.key_outputs),
-            "styles": list(model.presets.get("style", {})),
-        },
-        sources=[{"path": display_path(path), "text": text} for path, text in result.texts.items()],
-        costs=_cost_panel(result),
-        glossary=glossary(result),
-    )
+    return {
+        "name": model.name,
+        "doc": model.doc,
+        "time_units": model.time_units,
+        "counts": counts,
+        "key_outputs": list(model.key_outputs),
+        "styles": list(model.presets.get("style", {})),
+    }

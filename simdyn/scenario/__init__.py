@@ -14,7 +14,9 @@ from simdyn.scenario._run import (
     ScenarioResult,
     build_network,
     compare_scenarios,
+    flat_params,
     run_scenario,
+    scenario_model,
     simulate_plan,
     unit_issues,
     validate_scenario,
@@ -30,6 +32,7 @@ from simdyn.scenario._schema import (
     StyleChange,
     TimeSettings,
 )
+from simdyn.scenario._start import started
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -51,13 +54,16 @@ __all__ = [
     "build_network",
     "compare_scenarios",
     "evaluate_goals",
+    "flat_params",
     "goal_series",
     "load_scenario",
     "parse_assignments",
     "plan_run",
     "policy_constant",
     "run_scenario",
+    "scenario_model",
     "simulate_plan",
+    "started",
     "unit_issues",
     "validate_scenario",
 ]

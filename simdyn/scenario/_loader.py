@@ -7,7 +7,6 @@ value (a number, a string, an array) replaces the one below it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -33,6 +32,7 @@ from simdyn.scenario._schema import (
     StyleChange,
     TimeSettings,
 )
+from simdyn.scenario.reading import choices_hint, value_kind
 
 __all__ = ["DEFAULT_SCENARIO", "ScenarioSet", "load_scenario", "parse_assignments"]
 
@@ -117,7 +117,7 @@ class ScenarioSet:
                     f"no variant named {name!r}",
                     file=str(self.path) if self.path else None,
                     where="variants",
-                    hint=_choices(name, ["base", *self.variants]),
+                    hint=choices_hint(name, ["base", *self.variants]),
                 )
         return tuple(chosen)
 
@@ -189,7 +189,7 @@ def load_scenario(
                 doc,
                 ("report", "uncertainty", k),
                 f"no variant named {vname!r}",
-                _choices(vname, list(variants)),
+                choices_hint(vname, list(variants)),
             )
     return ScenarioSet(
         path=None if text is not None and not path.exists() else path,
@@ -256,7 +256,7 @@ def _read(path: Path, *, text: str | None, stack: tuple[Path, ...]) -> tuple[_Do
     if extends is None:
         return doc, text
     if not isinstance(extends, str):
-        _fail(doc, ("extends",), f"must be a file name, not {_kind(extends)}", None)
+        _fail(doc, ("extends",), f"must be a file name, not {value_kind(extends)}", None)
     if not extends.strip() or "\x00" in extends:
         _fail(doc, ("extends",), "must be a file name (not empty, no NUL byte)", None)
     try:
@@ -340,7 +340,7 @@ def _start_from(doc: _Doc) -> str | StartFromRun | None:
         _fail(
             doc,
             ("start_from",),
-            f"must be a style name or a table, not {_kind(raw)}",
+            f"must be a style name or a table, not {value_kind(raw)}",
             'start_from = "directive" or start_from = { run = "base", time = 24 }',
         )
     _table(doc, ("start_from",), ("run", "time"))
@@ -383,13 +383,16 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
             goals[key] = goal
     network = d.get("network")
     if network is not None and not isinstance(network, dict):
-        _fail(doc, ("network",), f"must be a table, not {_kind(network)}", "[network]")
+        _fail(doc, ("network",), f"must be a table, not {value_kind(network)}", "[network]")
     _table(doc, ("report",), ("variables", "value_per_unit", "uncertainty"))
     uncertainty = _get(doc, ("report", "uncertainty"), list) or []
     for k, v in enumerate(uncertainty):
         if not isinstance(v, str):
             _fail(
-                doc, ("report", "uncertainty", k), f"expected a variant name, not {_kind(v)}", None
+                doc,
+                ("report", "uncertainty", k),
+                f"expected a variant name, not {value_kind(v)}",
+                None,
             )
     value_per_unit = _get(doc, ("report", "value_per_unit"), float)
     if value_per_unit is not None and not value_per_unit > 0:
@@ -398,7 +401,10 @@ def _build(doc: _Doc, *, name: str, text: str, source: str) -> Scenario:
     for k, v in enumerate(report_vars):
         if not isinstance(v, str):
             _fail(
-                doc, ("report", "variables", k), f"expected a variable name, not {_kind(v)}", None
+                doc,
+                ("report", "variables", k),
+                f"expected a variable name, not {value_kind(v)}",
+                None,
             )
     return _make(
         doc,
@@ -432,7 +438,9 @@ def _style(doc: _Doc, path: KeyPath) -> str | CustomStyle | None:
     if isinstance(raw, str):
         return raw
     if not isinstance(raw, dict):
-        _fail(doc, path, f"expected a preset name or a table of levers, not {_kind(raw)}", None)
+        _fail(
+            doc, path, f"expected a preset name or a table of levers, not {value_kind(raw)}", None
+        )
     based_on = _get(doc, (*path, "based_on"), str)
     values = {k: _get(doc, (*path, k), float, required=True) for k in raw if k != "based_on"}
     return _make(doc, path, CustomStyle, values=values, based_on=based_on)
@@ -453,10 +461,12 @@ def _param_value(doc: _Doc, path: KeyPath) -> ParamValue:
 def _policy(doc: _Doc, path: KeyPath) -> Policy | None:
     raw = _value(doc, path)
     if not isinstance(raw, dict):
-        _fail(doc, path, f"a policy must be a table, not {_kind(raw)}", f"[{dotted(path)}]")
+        _fail(doc, path, f"a policy must be a table, not {value_kind(raw)}", f"[{dotted(path)}]")
     kind = _get(doc, (*path, "kind"), str, required=True)
     if kind not in _POLICY_KEYS:
-        _fail(doc, (*path, "kind"), f"unknown policy kind {kind!r}", _choices(kind, _POLICY_KEYS))
+        _fail(
+            doc, (*path, "kind"), f"unknown policy kind {kind!r}", choices_hint(kind, _POLICY_KEYS)
+        )
     _check_keys(doc, path, raw, ("kind", "label", "enabled", *_POLICY_KEYS[kind]))
     if _get(doc, (*path, "enabled"), bool) is False:
         return None
@@ -510,7 +520,7 @@ def _names(doc: _Doc, path: KeyPath) -> tuple[str, ...]:
 def _goal(doc: _Doc, path: KeyPath) -> Goal | None:
     raw = _value(doc, path)
     if not isinstance(raw, dict):
-        _fail(doc, path, f"a goal must be a table, not {_kind(raw)}", f"[{dotted(path)}]")
+        _fail(doc, path, f"a goal must be a table, not {value_kind(raw)}", f"[{dotted(path)}]")
     _check_keys(doc, path, raw, _GOAL_KEYS)
     if _get(doc, (*path, "enabled"), bool) is False:
         return None
@@ -555,15 +565,15 @@ def _get(doc: _Doc, path: KeyPath, kind: type, *, required: bool = False) -> Any
         return None
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            _fail(doc, path, f"expected a number, not {_kind(value)}", None)
+            _fail(doc, path, f"expected a number, not {value_kind(value)}", None)
         return float(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            _fail(doc, path, f"expected a whole number, not {_kind(value)}", None)
+            _fail(doc, path, f"expected a whole number, not {value_kind(value)}", None)
         return value
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         expected = {str: "a string", bool: "true or false", list: "a list"}.get(kind, kind.__name__)
-        _fail(doc, path, f"expected {expected}, not {_kind(value)}", None)
+        _fail(doc, path, f"expected {expected}, not {value_kind(value)}", None)
     return value
 
 
@@ -572,7 +582,7 @@ def _table(doc: _Doc, path: KeyPath, known: Sequence[str] | None) -> dict[str, A
     if value is None:
         return {}
     if not isinstance(value, dict):
-        _fail(doc, path, f"expected a table, not {_kind(value)}", f"[{dotted(path)}]")
+        _fail(doc, path, f"expected a table, not {value_kind(value)}", f"[{dotted(path)}]")
     if known is not None:
         _check_keys(doc, path, value, known)
     return dict(value)
@@ -581,7 +591,7 @@ def _table(doc: _Doc, path: KeyPath, known: Sequence[str] | None) -> dict[str, A
 def _check_keys(doc: _Doc, path: KeyPath, table: Mapping[str, Any], known: Sequence[str]) -> None:
     for key in table:
         if key not in known:
-            _fail(doc, (*path, key), "unknown key", _choices(key, known))
+            _fail(doc, (*path, key), "unknown key", choices_hint(key, known))
 
 
 def _make(doc: _Doc, path: KeyPath, cls: Callable[..., _T], **kwargs: Any) -> _T:
@@ -615,25 +625,3 @@ def _missing(doc: _Doc, path: KeyPath) -> Any:
 def _fail(doc: _Doc, path: KeyPath, what: str, hint: str | None) -> Any:
     file, line, where = doc.locate(path)
     raise ScenarioError(what, file=file, line=line, where=where or None, hint=hint)
-
-
-def _choices(word: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "expected one of: " + ", ".join(options)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__

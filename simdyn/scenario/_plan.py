@@ -10,7 +10,6 @@ A schedule's numbers are constants of the planned model (:mod:`simdyn.scenario._
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 
 from simdyn.errors import ModelError, ScenarioError
 from simdyn.model import Model
-from simdyn.model.params import sum_problem
+from simdyn.model.params import did_you_mean, sum_problem
 from simdyn.scenario._levers import schedules
 from simdyn.scenario._schema import (
     CustomStyle,
@@ -83,6 +82,9 @@ class RunPlan:
 
     scenario: Scenario
     model: Model
+    """The model to run: every scheduled constant an equation of time."""
+    source_model: Model
+    """The model as loaded, before the policies (a ``start_from`` style is its steady state)."""
     params: Mapping[str, Value]
     time: TimeSettings
     policies: tuple[AppliedPolicy, ...]
@@ -106,87 +108,149 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
     loc = _Locator(scenario)
     time = _effective_time(scenario, model, loc)
     defaults: dict[str, Value] = {n: _as_value(c.value) for n, c in model.constants.items()}
-    values = dict(defaults)
+    values, style_label = _merged_values(scenario, model, defaults, loc)
+    applied, steady, held = _plan_policies(scenario, model, values, loc)
+    run_model, scheduled = _policy_model(scenario, model, [*applied, *steady], values, loc)
+    _check_start(scenario, model, loc)
+    variables = _check_outputs(scenario, model, time, loc)
+    _check_network(scenario, model, loc)
+    return RunPlan(
+        scenario=scenario,
+        model=run_model,
+        source_model=model,
+        params={n: v for n, v in values.items() if n not in scheduled and v != defaults[n]},
+        time=time,
+        policies=tuple(applied),
+        held=tuple(held),
+        changed={n: (defaults[n], v) for n, v in values.items() if v != defaults[n]},
+        style=style_label,
+        save=variables,
+    )
 
+
+def _merged_values(
+    scenario: Scenario, model: Model, defaults: Mapping[str, Value], loc: _Locator
+) -> tuple[dict[str, Value], str]:
+    """Every constant's value: the model's, then the style's, then ``params``; and the style."""
+    values = dict(defaults)
     style_label = ""
     if scenario.style is not None:
         levers = _style_values(scenario.style, model, loc, ("style",))
         for name, value in levers.items():
-            _check_range(
-                model,
-                name,
-                value,
-                loc,
-                ("style",) if isinstance(scenario.style, str) else ("style", name),
-            )
+            path = ("style",) if isinstance(scenario.style, str) else ("style", name)
+            _check_range(model, name, value, loc, path)
         values.update(levers)
         style_label = (
             scenario.style if isinstance(scenario.style, str) else scenario.style.describe()
         )
-
     for key, raw in scenario.params.items():
         name, element = _constant_ref(key, model, loc, ("params", key))
         value = _set_value(model, name, element, raw, values[name], loc, ("params", key))
         _check_range(model, name, value, loc, ("params", key))
         values[name] = value
-
     _check_sums(scenario, model, values, defaults, loc)
+    return values, style_label
 
+
+def _plan_policies(
+    scenario: Scenario, model: Model, values: Mapping[str, Value], loc: _Locator
+) -> tuple[list[AppliedPolicy], list[AppliedPolicy], list[HeldLever]]:
+    """The scheduled parameters, the steady style levers a batch may move, the held levers."""
     applied: list[AppliedPolicy] = []
+    steady: list[AppliedPolicy] = []
     held: list[HeldLever] = []
-    steady: list[AppliedPolicy] = []  # style levers a style change leaves where they are
     for pname, policy in scenario.policies.items():
         if isinstance(policy, StyleChange):
-            new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
-            for key, names in (("keep", policy.keep), ("override", policy.override)):
-                for k, kept in enumerate(names):
-                    if kept not in model.constants:
-                        loc.fail(
-                            ("policies", pname, key, k),
-                            f"unknown parameter {kept!r}",
-                            _hint(kept, model.constants),
-                        )
-            initial_only = _initial_value_constants(model)
-            set_in_params = {_ELEMENT.sub(r"\1", k) for k in scenario.params}
-            for lever, to in new.items():
-                if lever in policy.keep or lever in initial_only:
-                    continue
-                if lever in set_in_params and lever not in policy.override:
-                    if values[lever] != to:
-                        held.append(HeldLever(pname, lever, "set in params"))
-                    continue
-                _check_range(model, lever, to, loc, ("policies", pname, "to"))
-                old = values[lever]
-                if old == to:
-                    if isinstance(old, float):  # a lever of the batch: another style may move it
-                        sched = policy.lever_policy(lever, old)
-                        steady.append(AppliedPolicy(pname, policy.label, lever, sched, old))
-                    continue
-                if isinstance(old, tuple) or isinstance(to, tuple):
-                    loc.fail(
-                        ("policies", pname),
-                        f"style lever {lever!r} has dimensions; a style change cannot ramp it",
-                        None,
-                    )
-                assert isinstance(to, float)
-                assert isinstance(old, float)
-                sched = policy.lever_policy(lever, to)
-                applied.append(AppliedPolicy(pname, policy.label, lever, sched, old))
-            continue
-        path = ("policies", pname, "param")
-        name, element = _constant_ref(policy.param, model, loc, path)
-        current = values[name]
-        if isinstance(current, tuple) and element is None:
-            loc.fail(
-                path,
-                f"{name!r} has one value per {model.constants[name].dims[0]}; schedule one element",
-                f'e.g. param = "{name}[{model.dimensions[model.constants[name].dims[0]][0]}]"',
-            )
-        base = current[_index(model, name, element)] if isinstance(current, tuple) else current
-        for target in _targets(policy):
-            _check_range(model, name, target, loc, ("policies", pname))
-        applied.append(AppliedPolicy(pname, policy.label, policy.param, policy, base))
+            moved, kept, not_moved = _style_change(pname, policy, scenario, model, values, loc)
+            applied += moved
+            steady += kept
+            held += not_moved
+        else:
+            applied.append(_scheduled(pname, policy, model, values, loc))
+    taken = _check_taken(applied, loc)
+    _check_scheduled_sums(applied, values, model, loc)
+    return applied, [a for a in steady if a.param not in taken], held
 
+
+def _style_change(
+    pname: str,
+    policy: StyleChange,
+    scenario: Scenario,
+    model: Model,
+    values: Mapping[str, Value],
+    loc: _Locator,
+) -> tuple[list[AppliedPolicy], list[AppliedPolicy], list[HeldLever]]:
+    """A style change's levers: those it moves, those it leaves steady, those ``params`` hold.
+
+    A steady lever (its value is already the target's) is scheduled too, so that a batch can
+    give the change another target style.
+    """
+    new = _style_values(policy.to, model, loc, ("policies", pname, "to"))
+    for key, names in (("keep", policy.keep), ("override", policy.override)):
+        for k, kept in enumerate(names):
+            if kept not in model.constants:
+                loc.fail(
+                    ("policies", pname, key, k),
+                    f"unknown parameter {kept!r}",
+                    did_you_mean(kept, model.constants),
+                )
+    initial_only = _initial_value_constants(model)
+    set_in_params = {_ELEMENT.sub(r"\1", k) for k in scenario.params}
+    moved: list[AppliedPolicy] = []
+    steady: list[AppliedPolicy] = []
+    held: list[HeldLever] = []
+    for lever, to in new.items():
+        if lever in policy.keep or lever in initial_only:
+            continue
+        old = values[lever]
+        if lever in set_in_params and lever not in policy.override:
+            if old != to:
+                held.append(HeldLever(pname, lever, "set in params"))
+            continue
+        _check_range(model, lever, to, loc, ("policies", pname, "to"))
+        if isinstance(old, tuple) or isinstance(to, tuple):
+            if old == to:
+                continue
+            loc.fail(
+                ("policies", pname),
+                f"style lever {lever!r} has dimensions; a style change cannot ramp it",
+                None,
+            )
+        assert isinstance(to, float)
+        assert isinstance(old, float)
+        sched = policy.lever_policy(lever, to)
+        (steady if old == to else moved).append(
+            AppliedPolicy(pname, policy.label, lever, sched, old)
+        )
+    return moved, steady, held
+
+
+def _scheduled(
+    pname: str,
+    policy: Step | Ramp | PiecewiseLinear,
+    model: Model,
+    values: Mapping[str, Value],
+    loc: _Locator,
+) -> AppliedPolicy:
+    """A step, ramp or piecewise-linear policy on one constant (or one element of it)."""
+    path = ("policies", pname, "param")
+    name, element = _constant_ref(policy.param, model, loc, path)
+    current = values[name]
+    if isinstance(current, tuple) and element is None:
+        dim = model.constants[name].dims[0]
+        loc.fail(
+            path,
+            f"{name!r} has one value per {dim}; schedule one element",
+            f'e.g. param = "{name}[{model.dimensions[dim][0]}]"',
+        )
+    base = current[_index(model, name, element)] if isinstance(current, tuple) else current
+    for target in _targets(policy):
+        _check_range(model, name, target, loc, ("policies", pname))
+    return AppliedPolicy(pname, policy.label, policy.param, policy, base)
+
+
+def _check_taken(applied: list[AppliedPolicy], loc: _Locator) -> dict[str, str]:
+    """Each parameter is scheduled by one policy: parameter → policy."""
     taken: dict[str, str] = {}
     for a in applied:
         if a.param in taken and taken[a.param] != a.name:
@@ -196,42 +260,65 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
                 "a style change schedules every lever that changes; drop one of the two",
             )
         taken[a.param] = a.name
+    return taken
 
-    _check_scheduled_sums(applied, values, model, loc)
-    steady = [a for a in steady if a.param not in taken]
+
+def _policy_model(
+    scenario: Scenario,
+    model: Model,
+    levers: list[AppliedPolicy],
+    values: Mapping[str, Value],
+    loc: _Locator,
+) -> tuple[Model, set[str]]:
+    """The model with every scheduled constant an equation of time, and their names."""
     kinds = {n: p.kind for n, p in scenario.policies.items()}
     times = {
         n: {"at": p.at, "transition": p.transition}
         for n, p in scenario.policies.items()
         if isinstance(p, StyleChange)
     }
-    equations, lever_constants = schedules([*applied, *steady], kinds, times, values, model)
+    equations, lever_constants = schedules(levers, kinds, times, values, model)
     try:
         run_model = model.replace(equations=equations, add_constants=lever_constants)
     except ModelError as exc:
         loc.fail(("policies",), exc.what, "rename the policy")
         raise
-    scheduled = set(equations)
-    params = {n: v for n, v in values.items() if n not in scheduled and v != defaults[n]}
-    changed = {n: (defaults[n], v) for n, v in values.items() if v != defaults[n]}
+    return run_model, set(equations)
 
-    if isinstance(scenario.start_from, str):
-        styles = model.presets.get(STYLE_GROUP, {})
-        if scenario.start_from not in styles:
-            loc.fail(
-                ("start_from",),
-                f"unknown style {scenario.start_from!r} to start from",
-                _hint(scenario.start_from, styles)
-                or ("one of " + ", ".join(styles) if styles else "this model has no styles"),
-            )
 
+def _check_start(scenario: Scenario, model: Model, loc: _Locator) -> None:
+    """A ``start_from`` style must be one of the model's style presets."""
+    if not isinstance(scenario.start_from, str):
+        return
+    styles = model.presets.get(STYLE_GROUP, {})
+    if scenario.start_from not in styles:
+        loc.fail(
+            ("start_from",),
+            f"unknown style {scenario.start_from!r} to start from",
+            did_you_mean(scenario.start_from, styles)
+            or ("one of " + ", ".join(styles) if styles else "this model has no styles"),
+        )
+
+
+def _check_outputs(
+    scenario: Scenario, model: Model, time: TimeSettings, loc: _Locator
+) -> tuple[str, ...]:
+    """Goals and report variables must name variables of the model; returns the variables."""
     variables = tuple(model.variables)
     for gname, goal in scenario.goals.items():
         _check_goal(goal, model, variables, time, loc, ("goals", gname))
     for k, var in enumerate(scenario.report_variables):
         if var not in variables:
-            loc.fail(("report", "variables", k), f"unknown variable {var!r}", _hint(var, variables))
+            loc.fail(
+                ("report", "variables", k),
+                f"unknown variable {var!r}",
+                did_you_mean(var, variables),
+            )
+    return variables
 
+
+def _check_network(scenario: Scenario, model: Model, loc: _Locator) -> None:
+    """A ``[network]`` table exactly when the model has per-person variables."""
     if scenario.network is not None and not model.uses_network:
         loc.fail(
             ("network",),
@@ -245,17 +332,6 @@ def plan_run(scenario: Scenario, model: Model) -> RunPlan:
             f"model {model.name!r} has per-person variables and needs an org graph",
             'add a [network] table (e.g. n_teams = 15, or file = "org.csv")',
         )
-    return RunPlan(
-        scenario=scenario,
-        model=run_model,
-        params=params,
-        time=time,
-        policies=tuple(applied),
-        held=tuple(held),
-        changed=changed,
-        style=style_label,
-        save=variables,
-    )
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -274,11 +350,6 @@ def _as_value(value: Any) -> Value:
     if isinstance(value, tuple | list):
         return tuple(float(v) for v in value)
     return float(value)
-
-
-def _hint(word: str, options: Any) -> str | None:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _effective_time(scenario: Scenario, model: Model, loc: _Locator) -> TimeSettings:
@@ -331,7 +402,9 @@ def _constant_ref(
     if name not in model.constants:
         kind = "a variable, not a constant" if name in tuple(model.variables) else "unknown"
         what = f"{name!r} is {kind}" if kind != "unknown" else f"unknown parameter {name!r}"
-        loc.fail(path, what, _hint(name, model.constants) or f"see `simdyn show {model.name}`")
+        loc.fail(
+            path, what, did_you_mean(name, model.constants) or f"see `simdyn show {model.name}`"
+        )
     const = model.constants[name]
     if element is not None:
         if not const.dims:
@@ -341,7 +414,7 @@ def _constant_ref(
             loc.fail(
                 path,
                 f"{name!r} has no element {element!r}",
-                _hint(element, elements) or "one of " + ", ".join(elements),
+                did_you_mean(element, elements) or "one of " + ", ".join(elements),
             )
     return name, element
 
@@ -449,7 +522,9 @@ def _set_value(
     out = list(base)
     for elem, v in raw.items():
         if elem not in elements:
-            loc.fail((*path, elem), f"{name!r} has no element {elem!r}", _hint(elem, elements))
+            loc.fail(
+                (*path, elem), f"{name!r} has no element {elem!r}", did_you_mean(elem, elements)
+            )
         out[elements.index(elem)] = v
     return tuple(out)
 
@@ -486,7 +561,7 @@ def _style_values(
             loc.fail(
                 sub,
                 f"unknown style {preset_name!r}",
-                _hint(preset_name, group) or "one of " + ", ".join(group),
+                did_you_mean(preset_name, group) or "one of " + ", ".join(group),
             )
         values.update({k: _as_value(v) for k, v in group[preset_name].values.items()})
     if isinstance(style, CustomStyle):
@@ -495,7 +570,7 @@ def _style_values(
                 loc.fail(
                     (*path, lever),
                     f"unknown style lever {lever!r}",
-                    _hint(lever, levers) or "levers: " + ", ".join(levers),
+                    did_you_mean(lever, levers) or "levers: " + ", ".join(levers),
                 )
             values[lever] = v
     return values
@@ -536,7 +611,7 @@ def _check_goal(
         loc.fail(
             (*path, "variable"),
             f"{name!r} is {kind}" if kind else f"unknown variable {name!r}",
-            _hint(name, variables) or f"see `simdyn show {model.name}`",
+            did_you_mean(name, variables) or f"see `simdyn show {model.name}`",
         )
     assert time.start is not None
     assert time.stop is not None

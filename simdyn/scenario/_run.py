@@ -17,12 +17,14 @@ import xarray as xr
 
 import simdyn
 from simdyn.errors import ScenarioError, SimdynError
+from simdyn.model import Model
 from simdyn.model.units import UnitIssue
 from simdyn.network import org_graph, read_edgelist_csv, read_graphml
 from simdyn.scenario._goals import GOAL_COLUMNS, evaluate_goals
 from simdyn.scenario._loader import ScenarioSet, load_scenario
 from simdyn.scenario._plan import RunPlan, plan_run
 from simdyn.scenario._schema import Scenario, StartFromRun
+from simdyn.scenario._start import started
 
 __all__ = [
     "Progress",
@@ -30,7 +32,9 @@ __all__ = [
     "ScenarioResult",
     "build_network",
     "compare_scenarios",
+    "flat_params",
     "run_scenario",
+    "scenario_model",
     "unit_issues",
 ]
 
@@ -167,7 +171,7 @@ def unit_issues(sset: ScenarioSet) -> list[UnitIssue]:
     seen: dict[str, None] = {}
     for sc in sset.select():
         seen.setdefault(sc.model, None)
-    return [issue for name in seen for issue in _load_model(_first(sset, name)).unit_issues()]
+    return [issue for name in seen for issue in scenario_model(_first(sset, name)).unit_issues()]
 
 
 def _first(sset: ScenarioSet, model: str) -> Scenario:
@@ -220,19 +224,21 @@ def validate_scenario(
     return sset
 
 
-def _start_argument(sset: ScenarioSet, plan: RunPlan, done: Mapping[int, xr.Dataset]) -> Any:
-    """What ``simulate(start_from=...)`` gets for a planned scenario (``None``: its own start).
+def _start_argument(
+    sset: ScenarioSet, plan: RunPlan, done: Mapping[int, xr.Dataset]
+) -> xr.Dataset | None:
+    """The state of another run a planned scenario starts from (``None``: the plan's start).
 
-    A start from another run uses that run's results (simulated here if it was not run).
+    That run's results are simulated here if it was not run.
     """
     start = plan.scenario.start_from
     if not isinstance(start, StartFromRun):
-        return start
+        return None
     source, source_plan, t = _start_source(sset, plan, start)
     ds = done.get(id(source))
     if ds is None:
         graph = build_network(source) if source.network is not None else None
-        ds = simulate_plan(source_plan, graph, start_from=source.start_from)
+        ds = simulate_plan(source_plan, graph)
     return ds.interp(time=[t])
 
 
@@ -284,27 +290,24 @@ def _choices_hint(word: str, names: Sequence[str]) -> str:
 
 
 def simulate_plan(
-    plan: RunPlan, graph: nx.Graph[Any] | None = None, *, start_from: Any = None
+    plan: RunPlan, graph: nx.Graph[Any] | None = None, *, start_from: xr.Dataset | None = None
 ) -> xr.Dataset:
     """Run one planned scenario with :func:`simdyn.simulate` (on ``graph`` in network mode).
 
-    ``start_from`` is passed on (see :func:`simdyn.simulate`); a scenario's own
-    ``start_from`` must be resolved first (``compare_scenarios`` does).
+    A ``start_from`` style of the scenario is part of the run (see
+    :func:`simdyn.scenario.started`); a start from another run's state is passed as
+    ``start_from`` (one time of that run's results, see :func:`simdyn.simulate`).
     """
     sc = plan.scenario
-    t = plan.time
-    params: dict[str, Any] = dict(_flat_params(plan))
+    model, start_params = started(plan, graph)
+    params: dict[str, Any] = {**start_params, **flat_params(plan)}
     if graph is not None and sc.network is not None:
         params.update(_node_params(sc, graph))
     try:
-        return simdyn.simulate(
-            plan.model,
+        ds = simdyn.simulate(
+            model,
             params=params,
-            start=t.start,
-            stop=t.stop,
-            dt=t.dt,
-            save_per=t.save_per,
-            method=t.method,
+            **plan.time.arguments(),
             save=list(plan.save),
             network=graph,
             seed=sc.seed,
@@ -312,6 +315,9 @@ def simulate_plan(
         )
     except SimdynError as exc:
         raise _located(exc, sc) from None
+    if start_params:
+        ds.attrs["start_from"] = f"style {sc.start_from}"
+    return ds
 
 
 def _located(exc: SimdynError, sc: Scenario) -> SimdynError:
@@ -349,16 +355,17 @@ def combine_runs(runs: Sequence[Run], texts: Mapping[str, str]) -> xr.Dataset:
 
 
 def _plan_all(scenarios: Sequence[Scenario]) -> list[RunPlan]:
-    models: dict[str, Any] = {}
+    models: dict[str, Model] = {}
     plans = []
     for sc in scenarios:
         if sc.model not in models:
-            models[sc.model] = _load_model(sc)
+            models[sc.model] = scenario_model(sc)
         plans.append(plan_run(sc, models[sc.model]))
     return plans
 
 
-def _load_model(sc: Scenario) -> Any:
+def scenario_model(sc: Scenario) -> Model:
+    """The model a scenario names, loaded; a failure to load it is located at its ``model`` key."""
     try:
         return simdyn.load_model(sc.model)
     except SimdynError as exc:
@@ -371,8 +378,8 @@ def _load_model(sc: Scenario) -> Any:
         raise ScenarioError(exc.what, file=file, line=line, where=where, hint=hint) from None
 
 
-def _flat_params(plan: RunPlan) -> dict[str, float]:
-    """Parameters for ``simulate``: dimensioned constants element by element."""
+def flat_params(plan: RunPlan) -> dict[str, float]:
+    """A plan's parameters for :func:`simdyn.simulate`: dimensioned constants element by element."""
     out: dict[str, float] = {}
     for name, value in plan.params.items():
         if isinstance(value, tuple):

@@ -111,6 +111,22 @@ class TimeSettings:
                 hint="one of " + ", ".join(METHODS),
             )
 
+    def arguments(self) -> dict[str, Any]:
+        """The settings as :func:`simdyn.simulate` keywords (``None``: the model's).
+
+        Examples
+        --------
+        >>> TimeSettings(start=0, stop=60, dt=0.25).arguments()["stop"]
+        60
+        """
+        return {
+            "start": self.start,
+            "stop": self.stop,
+            "dt": self.dt,
+            "save_per": self.save_per,
+            "method": self.method,
+        }
+
 
 @dataclass(frozen=True)
 class Step:

@@ -5,12 +5,13 @@ A lever whose values are style names (the scenario's ``style``, or a style chang
 planned with :func:`simdyn.scenario.plan_run`, and the constants in which the plans differ
 become per-scenario parameters of one batch (policy numbers are constants of the planned
 model, see :func:`simdyn.scenario.policy_constant`). Numeric levers and uncertainties set
-constants directly; uncertainties are applied last, so they win.
+constants directly; uncertainties are applied last, so they win. A ``start_from`` style starts
+every row where a single run of the scenario starts (:func:`simdyn.scenario.started`), so a
+row and the single run of its scenario are the same model with the same constants.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -19,17 +20,20 @@ from typing import Any
 
 import numpy as np
 
-import simdyn
-from simdyn.errors import ScenarioError, SimdynError
+from simdyn.errors import ScenarioError
 from simdyn.model import Model
+from simdyn.model.params import did_you_mean
 from simdyn.scenario import (
     PiecewiseLinear,
     RunPlan,
     Scenario,
     StyleChange,
+    flat_params,
     load_scenario,
     plan_run,
     policy_constant,
+    scenario_model,
+    started,
 )
 from simdyn.sweep.designs import DesignRows, ExperimentDesign
 from simdyn.sweep.spec import Lever, Sweep
@@ -50,6 +54,8 @@ class SweepPlan:
         The sweep.
     plan
         The planned base scenario (the first combination of the style levers).
+    model
+        The model every chunk runs: the planned model, started as the scenario says.
     design
         The experiment design.
     constants
@@ -63,23 +69,19 @@ class SweepPlan:
 
     sweep: Sweep
     plan: RunPlan
+    model: Model
     design: ExperimentDesign
     constants: Mapping[str, str]
     combo_levers: tuple[Lever, ...]
     combo_keys: tuple[str, ...]
     combo_table: np.ndarray
-    base_params: Mapping[str, float]
+    base_params: Mapping[str, Any]
     save: tuple[str, ...]
 
     @property
     def scenario(self) -> Scenario:
         """The swept scenario."""
         return self.plan.scenario
-
-    @property
-    def model(self) -> Model:
-        """The planned model every chunk runs."""
-        return self.plan.model
 
     def params(self, rows: DesignRows) -> dict[str, Any]:
         """The :func:`simdyn.simulate` parameters of design rows."""
@@ -110,11 +112,9 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
         Located at the ``[sweep]`` key: an unknown constant or variable, a range outside the
         constant's bounds, style levers that change the model's structure, a network scenario.
     """
-    sset = load_scenario(sweep.scenario, text=sweep.text, overrides=sweep.overrides)
-    base = sset.base
-    if base.network is not None:
-        sweep.fail(("scenario",), "sweeps of network-mode scenarios are not supported")
-    model = _load_model(base)
+    base = load_scenario(sweep.scenario, text=sweep.text, overrides=sweep.overrides).base
+    _check_scenario(sweep, base)
+    model = scenario_model(base)
     combo_levers = tuple(lv for lv in sweep.levers if lv.categorical)
     for lv in combo_levers:
         _check_style_lever(sweep, base, lv)
@@ -131,12 +131,12 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
                 "these styles schedule different constants, so they cannot share one batch",
                 "keep the style change's 'keep' list the same for every style, or split the sweep",
             )
-    flats = [_flat_values(p) for p in plans]
-    keys = tuple(k for k in flats[0] if any(f[k] != flats[0][k] for f in flats[1:]))
-    table = np.array([[f[k] for k in keys] for f in flats], dtype=np.float64).reshape(
-        len(flats), len(keys)
-    )
-    base_params = {k: v for k, v in _flat_params(first).items() if k not in keys}
+    keys, table = _combo_table(plans)
+    batch_model, start_params = started(first)
+    base_params = {
+        **start_params,
+        **{k: v for k, v in flat_params(first).items() if k not in keys},
+    }
     constants: dict[str, str] = {}
     for group, items in (("uncertainties", sweep.uncertainties), ("levers", sweep.levers)):
         for item in items:
@@ -149,6 +149,7 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
     return SweepPlan(
         sweep=sweep,
         plan=first,
+        model=batch_model,
         design=_check_design(sweep),
         constants=constants,
         combo_levers=combo_levers,
@@ -159,14 +160,27 @@ def plan_sweep(sweep: Sweep) -> SweepPlan:
     )
 
 
-def _load_model(sc: Scenario) -> Model:
-    try:
-        return simdyn.load_model(sc.model)
-    except SimdynError as exc:
-        if exc.file is not None:
-            raise
-        file, line, where = sc.locate(("model",))
-        raise ScenarioError(exc.what, file=file, line=line, where=where, hint=exc.hint) from None
+def _check_scenario(sweep: Sweep, sc: Scenario) -> None:
+    """What a sweep cannot run: network mode, a start from another run's state."""
+    if sc.network is not None:
+        sweep.fail(("scenario",), "sweeps of network-mode scenarios are not supported")
+    if sc.start_from is not None and not isinstance(sc.start_from, str):
+        file, line, where = sc.locate(("start_from", "run"))
+        raise ScenarioError(
+            "a sweep cannot start from another run",
+            file=file,
+            line=line,
+            where=where,
+            hint='start from a style (start_from = "directive"), or leave start_from out',
+        )
+
+
+def _combo_table(plans: Sequence[RunPlan]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The constants in which the combinations' plans differ, and their values per plan."""
+    flats = [_flat_values(p) for p in plans]
+    keys = tuple(k for k in flats[0] if any(f[k] != flats[0][k] for f in flats[1:]))
+    table = np.array([[f[k] for k in keys] for f in flats], dtype=np.float64)
+    return keys, table.reshape(len(flats), len(keys))
 
 
 def _check_style_lever(sweep: Sweep, sc: Scenario, lv: Lever) -> None:
@@ -230,18 +244,6 @@ def _flat_values(plan: RunPlan) -> dict[str, float]:
     return out
 
 
-def _flat_params(plan: RunPlan) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, value in plan.params.items():
-        if isinstance(value, tuple):
-            dim = plan.model.constants[name].dims[0]
-            for element, v in zip(plan.model.dimensions[dim], value, strict=True):
-                out[f"{name}[{element}]"] = v
-        else:
-            out[name] = value
-    return out
-
-
 def _constant(sweep: Sweep, plan: RunPlan, path: tuple[str, str], param: str) -> str:
     where = (*path, "param")
     match = _POLICY_REF.match(param)
@@ -262,7 +264,7 @@ def _constant(sweep: Sweep, plan: RunPlan, path: tuple[str, str], param: str) ->
         sweep.fail(
             where,
             f"{name!r} is {kind}" if kind else f"unknown constant {name!r}",
-            _close(name, m.constants) or f"see `simdyn show {m.name}`",
+            did_you_mean(name, m.constants) or f"see `simdyn show {m.name}`",
         )
     c = m.constants[name]
     if el is None and c.dims:
@@ -277,7 +279,7 @@ def _policy_constant(sweep: Sweep, plan: RunPlan, where: Any, match: re.Match[st
     pname, field, index = match.group(1), match.group(2), match.group(3)
     policy = plan.scenario.policies.get(pname)
     if policy is None:
-        sweep.fail(where, f"no policy {pname!r}", _close(pname, plan.scenario.policies))
+        sweep.fail(where, f"no policy {pname!r}", did_you_mean(pname, plan.scenario.policies))
     if isinstance(policy, PiecewiseLinear):
         if field != "points" or index is None or int(index) >= len(policy.points):
             n = len(policy.points)
@@ -353,7 +355,7 @@ def _check_outputs(sweep: Sweep, plan: RunPlan) -> tuple[str, ...]:
 def _variable(sweep: Sweep, path: Any, variable: str, variables: Sequence[str]) -> str:
     name = variable.split("[")[0]
     if name not in variables:
-        sweep.fail(path, f"unknown variable {name!r}", _close(name, variables))
+        sweep.fail(path, f"unknown variable {name!r}", did_you_mean(name, variables))
     return name
 
 
@@ -362,8 +364,3 @@ def _check_design(sweep: Sweep) -> ExperimentDesign:
     if design.n_rows > 2**40:
         sweep.fail(("design",), f"{design.n_rows:.3g} rows is too many")
     return design
-
-
-def _close(word: str, options: Any) -> str | None:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None

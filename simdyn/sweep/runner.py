@@ -73,15 +73,10 @@ def _plan(sweep: Sweep) -> SweepPlan:
 def compute_chunk(plan: SweepPlan, lo: int, hi: int) -> dict[str, np.ndarray]:
     """Simulate design rows ``[lo, hi)`` as one batch and compute what the store keeps."""
     rows = plan.design.rows(lo, hi)
-    t = plan.plan.time
     ds = simdyn.simulate(
         plan.model,
         params=plan.params(rows),
-        start=t.start,
-        stop=t.stop,
-        dt=t.dt,
-        save_per=t.save_per,
-        method=t.method,
+        **plan.plan.time.arguments(),
         save=list(plan.save),
         chunk_size=hi - lo,
         seed=plan.sweep.seed,

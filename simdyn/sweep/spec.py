@@ -8,17 +8,18 @@ a :class:`~simdyn.errors.ScenarioError` located as ``file:line: sweep.key: what 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simdyn._files import read_input_text
 from simdyn._toml import KeyPath, dotted, parse_toml
 from simdyn.errors import ScenarioError
+from simdyn.scenario.reading import choices_hint, value_kind
 
 __all__ = [
     "DESIGNS",
@@ -219,13 +220,8 @@ def load_sweep(
     """
     path = Path(source)
     file = str(path)
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError("no such scenario file", file=file) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read the scenario file: {exc}", file=file) from None
+    if text is None:  # read as the scenario loader reads it: regular text files, size limit
+        text = read_input_text(path, what="file", error=ScenarioError)
     data, lines = parse_toml(text, file=file, error=ScenarioError, hint="see docs/sweeps.md")
     scen_over, sweep_over = split_overrides(overrides or {})
     origins: dict[KeyPath, tuple[str, int | None]] = {k: (file, v) for k, v in lines.items()}
@@ -239,7 +235,7 @@ def load_sweep(
         )
     r = _Reader(file, origins)
     if not isinstance(table, dict):
-        r.fail(("sweep",), f"must be a table, not {_kind(table)}", "[sweep]")
+        r.fail(("sweep",), f"must be a table, not {value_kind(table)}", "[sweep]")
     for key, value in sweep_over.items():
         _set_dotted(table, key, value, r)
     return _build(table, r, scenario=file, overrides=scen_over, text=text)
@@ -262,7 +258,7 @@ def _build(
     )
     keep_raw = table.get("keep", {})
     if not isinstance(keep_raw, dict):
-        r.fail(("sweep", "keep"), f"must be a table, not {_kind(keep_raw)}", "[sweep.keep]")
+        r.fail(("sweep", "keep"), f"must be a table, not {value_kind(keep_raw)}", "[sweep.keep]")
     r.keys(("sweep", "keep"), keep_raw, _KEEP_KEYS)
     keep = tuple(r.names(("sweep", "keep", "variables"), keep_raw.get("variables", [])))
     every = r.number(("sweep", "keep", "every"), keep_raw.get("every"), positive=True)
@@ -312,11 +308,11 @@ def _build(
 def _design(r: _Reader, raw: Any) -> Design:
     path: KeyPath = ("sweep", "design")
     if not isinstance(raw, dict):
-        r.fail(path, f"must be a table, not {_kind(raw)}", "[sweep.design]")
+        r.fail(path, f"must be a table, not {value_kind(raw)}", "[sweep.design]")
     r.keys(path, raw, _DESIGN_KEYS)
     kind = raw.get("kind", "lhs")
     if kind not in DESIGNS:
-        r.fail((*path, "kind"), f"unknown design {kind!r}", _choices(str(kind), DESIGNS))
+        r.fail((*path, "kind"), f"unknown design {kind!r}", choices_hint(str(kind), DESIGNS))
     n = r.integer((*path, "n"), raw.get("n", 100), minimum=0)
     if n == 0:
         r.fail((*path, "n"), "the design is empty (n = 0)", "n is the number of samples")
@@ -331,19 +327,26 @@ def _design(r: _Reader, raw: Any) -> Design:
         r.fail((*path, "levels"), f"Morris needs an even number of levels, not {levels}")
     second = raw.get("second_order", True)
     if not isinstance(second, bool):
-        r.fail((*path, "second_order"), f"expected true or false, not {_kind(second)}")
+        r.fail((*path, "second_order"), f"expected true or false, not {value_kind(second)}")
     return Design(kind=kind, n=n, levels=levels, second_order=second)
+
+
+def _param(r: _Reader, path: KeyPath, body: Any, keys: Sequence[str], example: str) -> str:
+    """Check the table of an uncertainty or a lever; return the parameter it sets."""
+    name = str(path[-1])
+    r.ident(path, name)
+    if not isinstance(body, dict):
+        r.fail(path, f"must be a table, not {value_kind(body)}", example)
+    r.keys(path, body, keys)
+    param: Any = body.get("param", name)
+    if not isinstance(param, str):
+        r.fail((*path, "param"), f"expected a parameter name, not {value_kind(param)}")
+    return str(param)
 
 
 def _uncertainty(r: _Reader, name: str, body: Any) -> Uncertainty:
     path: KeyPath = ("sweep", "uncertainties", name)
-    r.ident(path, name)
-    if not isinstance(body, dict):
-        r.fail(path, f"must be a table, not {_kind(body)}", "range = [low, high]")
-    r.keys(path, body, _UNCERTAINTY_KEYS)
-    param = body.get("param", name)
-    if not isinstance(param, str):
-        r.fail((*path, "param"), f"expected a parameter name, not {_kind(param)}")
+    param = _param(r, path, body, _UNCERTAINTY_KEYS, "range = [low, high]")
     if "values" in body:
         values = tuple(r.number((*path, "values", k), v) for k, v in enumerate(body["values"]))
         if not values:
@@ -352,7 +355,9 @@ def _uncertainty(r: _Reader, name: str, body: Any) -> Uncertainty:
     dist = body.get("dist", "uniform")
     if dist not in DISTRIBUTIONS or dist == "discrete":
         r.fail(
-            (*path, "dist"), f"unknown distribution {dist!r}", _choices(str(dist), DISTRIBUTIONS)
+            (*path, "dist"),
+            f"unknown distribution {dist!r}",
+            choices_hint(str(dist), DISTRIBUTIONS),
         )
     if "range" not in body:
         r.fail(path, "missing required key 'range'", "range = [low, high]")
@@ -372,13 +377,7 @@ def _uncertainty(r: _Reader, name: str, body: Any) -> Uncertainty:
 
 def _lever(r: _Reader, name: str, body: Any) -> Lever:
     path: KeyPath = ("sweep", "levers", name)
-    r.ident(path, name)
-    if not isinstance(body, dict):
-        r.fail(path, f"must be a table, not {_kind(body)}", "values = [...]")
-    r.keys(path, body, _LEVER_KEYS)
-    param = body.get("param", name)
-    if not isinstance(param, str):
-        r.fail((*path, "param"), f"expected a parameter name, not {_kind(param)}")
+    param = _param(r, path, body, _LEVER_KEYS, "values = [...]")
     if "values" in body:
         raw = body["values"]
         if not isinstance(raw, list) or not raw:
@@ -399,14 +398,14 @@ def _outcome(r: _Reader, name: str, body: Any) -> Outcome:
     path: KeyPath = ("sweep", "outcomes", name)
     r.ident(path, name)
     if not isinstance(body, dict):
-        r.fail(path, f"must be a table, not {_kind(body)}", 'variable = "..."')
+        r.fail(path, f"must be a table, not {value_kind(body)}", 'variable = "..."')
     r.keys(path, body, _OUTCOME_KEYS)
     variable = body.get("variable")
     if not isinstance(variable, str):
         r.fail(path, "missing required key 'variable'")
     stat = body.get("stat", "at" if "time" in body else "final")
     if stat not in STATS:
-        r.fail((*path, "stat"), f"unknown statistic {stat!r}", _choices(str(stat), STATS))
+        r.fail((*path, "stat"), f"unknown statistic {stat!r}", choices_hint(str(stat), STATS))
     time = r.number((*path, "time"), body.get("time"))
     if stat == "at" and time is None:
         r.fail(path, "stat = 'at' needs a time")
@@ -446,12 +445,12 @@ class _Reader:
     def keys(self, path: KeyPath, table: Mapping[str, Any], known: Sequence[str]) -> None:
         for key in table:
             if key not in known:
-                self.fail((*path, key), "unknown key", _choices(key, known))
+                self.fail((*path, key), "unknown key", choices_hint(key, known))
 
     def table(self, path: KeyPath, parent: Mapping[str, Any]) -> list[tuple[str, Any]]:
         raw = parent.get(str(path[-1]), {})
         if not isinstance(raw, dict):
-            self.fail(path, f"must be a table, not {_kind(raw)}", f"[{dotted(path)}.NAME]")
+            self.fail(path, f"must be a table, not {value_kind(raw)}", f"[{dotted(path)}.NAME]")
         return list(raw.items())
 
     def ident(self, path: KeyPath, name: str) -> None:
@@ -462,7 +461,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, f"expected a number, not {_kind(value)}")
+            self.fail(path, f"expected a number, not {value_kind(value)}")
         if not math.isfinite(value):
             self.fail(path, f"{value} is not a finite number")
         if positive and value <= 0:
@@ -471,7 +470,7 @@ class _Reader:
 
     def integer(self, path: KeyPath, value: Any, *, minimum: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"expected a whole number, not {_kind(value)}")
+            self.fail(path, f"expected a whole number, not {value_kind(value)}")
         if value < minimum:
             self.fail(path, f"must be at least {minimum}, not {value}")
         return int(value)
@@ -487,10 +486,10 @@ class _Reader:
 
     def names(self, path: KeyPath, value: Any) -> list[str]:
         if not isinstance(value, list):
-            self.fail(path, f"expected a list of variable names, not {_kind(value)}")
+            self.fail(path, f"expected a list of variable names, not {value_kind(value)}")
         for k, v in enumerate(value):
             if not isinstance(v, str):
-                self.fail((*path, k), f"expected a variable name, not {_kind(v)}")
+                self.fail((*path, k), f"expected a variable name, not {value_kind(v)}")
         return list(value)
 
 
@@ -503,23 +502,3 @@ def _set_dotted(table: dict[str, Any], key: str, value: Any, r: _Reader) -> None
             raise ScenarioError("conflicting overrides", file="--set", where=f"sweep.{key}")
     node[parts[-1]] = value
     r.origins[("sweep", *parts)] = ("--set", None)
-
-
-def _choices(word: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else "one of: " + ", ".join(options)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__

@@ -14,6 +14,7 @@ from simdyn.analysis import (
     dominance_shift_time,
     dominant_at,
     loop_dominance,
+    loop_pair_share,
     stock_relative_scores,
 )
 from simdyn.errors import ModelError
@@ -202,22 +203,54 @@ def test_learning_org_named_loops_have_their_documented_polarity():
     assert differ == {"work_smarter": "?"}
 
 
-def test_capability_trap_work_harder_dominates_directive_slide():
+def test_capability_trap_work_harder_and_work_smarter_as_docs_loops_md_states():
     m = simdyn.load_model("learning_org").replace(
         equations={"demand_multiplier": "1 + 0.2 * (STEP(1, 6) - STEP(1, 30))"}
     )
     styles = ["directive", "transactional", "facilitative", "laissez_faire"]
     ds = simdyn.simulate(m, presets={"style": styles}, stop=60)
     dom = loop_dominance(ds, m, discover=False)
-    score = np.abs(dom.loop_score).sel(time=slice(6.5, 30))
-    wh, ws = score.sel(loop="work_harder"), score.sel(loop="work_smarter")
-    share = (wh / (wh + ws).where(wh + ws > 0)).mean("time").values
-    # work harder's share of (work harder + work smarter) during the overload, per style
-    # (measured on the model with a market: the directive firm soon works at its overtime cap,
-    # where the work-harder loop's links go flat, and laissez-faire managers hardly push)
-    np.testing.assert_allclose(share, [0.412, 0.598, 0.630, 0.417], atol=0.01)
-    assert min(share[1], share[2]) > max(share[0], share[3])
-    assert np.all((share > 0.2) & (share < 0.8))  # both loops carry the overload in every style
+    # docs/loops.md: the 761 loops of at most 17 links, and the two longer named loops
+    assert dom.sizes["loop"] == 763
+    assert int((dom.length <= 17).sum()) == 761
+    assert (dom.loop_name.where(dom.length > 17, drop=True) != "").all()
+    rel = abs(dom.relative_score).sel(time=slice(6.5, 30))
+    named = dom.loop.values[dom.loop_name.values != ""]
+    np.testing.assert_allclose(
+        rel.sel(loop=named).sum("loop").mean("time"), [0.31, 0.30, 0.26, 0.23], atol=0.005
+    )
+    assert dom.path.sel(loop="R355").item().startswith("engagement → engagement_productivity")
+    assert dom.path.sel(loop="B19").item() == "performance_goal → goal_change → performance_goal"
+    assert dom.path.sel(loop="R10").item().startswith("novices_1 → assimilation_1")
+    pair = loop_pair_share(dom, "work_harder", "work_smarter", start=6.5, stop=30)
+    # the overload, per style (the table of docs/loops.md)
+    np.testing.assert_array_equal(pair["active"].values, [47, 47, 43, 38])
+    np.testing.assert_allclose(pair["larger"].values, [0.53, 0.62, 0.60, 0.34], atol=0.005)
+    np.testing.assert_allclose(pair["share"].values, [0.55, 0.63, 0.77, 0.30], atol=0.005)
+    np.testing.assert_allclose(pair["mean_share"].values, [0.41, 0.60, 0.63, 0.42], atol=0.005)
+    # facilitative management does not make work smarter the dominant one of the pair
+    assert pair["larger"].sel(scenario=2) > 0.5
+    slide = loop_pair_share(dom, "work_harder", "work_smarter", start=12, stop=40)
+    assert abs(float(slide["larger"].sel(scenario=0)) - 0.50) < 0.005
+    # directive overtime stands at its cap from month 21 to 31, where work harder scores 0
+    capped = ds.overtime_fraction.isel(scenario=0) >= 0.35 - 1e-9
+    at_cap = ds.time.values[capped.values]
+    assert 20.5 <= at_cap.min() <= 21.5
+    assert 30.5 <= at_cap.max() <= 31.5
+    assert (dom.loop_score.sel(loop="work_harder", scenario=0).sel(time=slice(22, 30)) == 0).all()
+    # where capacity comes from, months 6 -> 18 (ln-change by factor)
+    ln = {
+        f: np.log(ds[f].sel(time=18) / ds[f].sel(time=6)).values
+        for f in ("work_hours", "routine_productivity", "capacity")
+    }
+    np.testing.assert_allclose(ln["work_hours"], [0.269, 0.175, 0.054, 0.031], atol=0.0005)
+    np.testing.assert_allclose(
+        ln["routine_productivity"], [-0.085, -0.044, 0.027, -0.032], atol=0.0005
+    )
+    np.testing.assert_allclose(ln["capacity"], [-0.033, -0.007, 0.036, -0.014], atol=0.0005)
+    low = ds.output.min("time") / ds.output.sel(time=5)
+    np.testing.assert_allclose(low.values[[0, 2]], [0.45, 0.84], atol=0.005)
+    np.testing.assert_allclose(ds.output.idxmin("time").values[[0, 2]], [40.5, 33.5])
 
 
 def test_model_doc_loop_table_is_current():

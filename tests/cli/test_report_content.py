@@ -155,3 +155,15 @@ def test_report_uncertainty_names_must_be_variants(tmp_path: Path) -> None:
         ScenarioError, match=r"s.toml:3: report.uncertainty\[0\]: no variant named 'lw'"
     ):
         load_scenario(path)
+
+
+def test_a_narrow_figure_keeps_its_tick_labels_and_axis_label_inside() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ds = xr.Dataset(
+        {"x": (("time", "scenario"), [[1.0, 0.5], [0.25, 0.0]], {"units": "widgets"})},
+        coords={"time": [0.0, 1.0], "scenario": [0, 1]},
+    )
+    fig = plot_timeseries(ds, ["x"], ncols=4, panel=(3.6, 2.4))  # one policy panel
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert fig.axes[0].get_tightbbox(renderer).x0 >= 0

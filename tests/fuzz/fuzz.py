@@ -3,17 +3,22 @@
 Cases rotate over five kinds: an equation simulated through the Python API, a model file
 validated by the CLI, a scenario file run by the CLI (results, plots, report), a GraphML
 file read, and hostile ``simdyn run`` arguments in a sandbox. Each runs in a forked child
-with a time and an address-space limit (:mod:`tests.fuzz.harness`).
+with a CPU-time and an address-space limit (:mod:`tests.fuzz.harness`); the parent first runs
+one good case of each kind, so the children start with every module imported. The driver
+prints a table of outcomes per kind of case and the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import random
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,14 +26,19 @@ from tests.fuzz import generators as gen
 from tests.fuzz.harness import Tally, run_case
 
 SECONDS = 30.0
+"""CPU seconds a case may take."""
 MEMORY = 3 * 2**30
 
 
 def _equation_case(rng: random.Random, _: Path) -> Callable[[], int | None]:
-    init, flow, aux = gen.equation(rng), gen.equation(rng), gen.equation(rng)
+    """An equation simulated through the Python API: exit 3 when a run went non-finite."""
+    if rng.random() < 0.5:
+        init, flow, aux = (gen.well_formed(rng, 0, n) for n in (("a",), ("a", "s", "g"), ("s",)))
+    else:
+        init, flow, aux = gen.equation(rng), gen.equation(rng), gen.equation(rng)
     method = rng.choice(["euler", "rk4", "RK45", "LSODA", "BDF"])
 
-    def case() -> None:
+    def case() -> int:
         import simdyn
         from simdyn.model import Model
         from simdyn.model.loader import spec_from_dict
@@ -43,7 +53,8 @@ def _equation_case(rng: random.Random, _: Path) -> Callable[[], int | None]:
                 "auxiliaries": {"g": {"equation": aux}},
             }
         )
-        simdyn.simulate(Model(spec), method=method, params={"a": [0.0, 1.0, -1.0]})
+        ds = simdyn.simulate(Model(spec), method=method, params={"a": [0.0, 1.0, -1.0]})
+        return 3 if bool((ds["status"].values != 0).any()) else 0
 
     return case
 
@@ -105,6 +116,59 @@ def _args_case(rng: random.Random, folder: Path) -> Callable[[], int | None]:
 
 KINDS = [_equation_case, _model_case, _scenario_case, _graph_case, _args_case]
 
+_GOOD_MODEL = """\
+[model]
+name = "warm"
+time_units = "month"
+[time]
+stop = 4
+[constants.a]
+value = 1
+[stocks.s]
+initial = "1"
+inflows = ["f"]
+[flows.f]
+equation = "a * s / 10"
+[auxiliaries.g]
+equation = "DELAY1(s, 1)"
+"""
+
+
+def _warm(root: Path) -> None:
+    """Run one good case of each kind in the parent, so the forked children start with every
+    module imported (matplotlib, netCDF, networkx, scipy) instead of importing it per case."""
+    import simdyn
+    from simdyn.cli import main
+    from simdyn.model import Model
+    from simdyn.model.loader import spec_from_dict
+    from simdyn.network import read_graphml
+
+    folder = root / "warm"
+    folder.mkdir()
+    (folder / "m.toml").write_text(_GOOD_MODEL, encoding="utf-8")
+    (folder / "s.toml").write_text('model = "m.toml"\n[variants.v]\nparams.a = 2\n')
+    for args in (["validate", "m.toml"], ["run", "s.toml", "--out", "out", "-q"]):
+        with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+            main([str(folder / a) if a.endswith(".toml") or a == "out" else a for a in args])
+    (folder / "g.graphml").write_text(
+        '<?xml version="1.0"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        '<graph edgedefault="undirected"><node id="0"/><node id="1"/>'
+        '<edge source="0" target="1"/></graph>\n</graphml>\n',
+        encoding="utf-8",
+    )
+    read_graphml(folder / "g.graphml")
+    spec = spec_from_dict(
+        {
+            "model": {"name": "w", "time_units": "month"},
+            "time": {"stop": 2, "dt": 0.5},
+            "stocks": {"s": {"initial": "1", "inflows": ["f"]}},
+            "flows": {"f": {"equation": "s"}},
+        }
+    )
+    for method in ("euler", "rk4", "RK45", "LSODA", "BDF"):
+        simdyn.simulate(Model(spec), method=method)
+    shutil.rmtree(folder)
+
 
 def run_profile(
     cases: int, seed: int = 0, *, scenario_every: int = 1, report_every: int = 0
@@ -113,6 +177,7 @@ def run_profile(
     tally = Tally()
     root = Path(tempfile.mkdtemp(prefix="simdyn-fuzz-"))
     try:
+        _warm(root)
         k = 0
         while tally.cases < cases:
             kind = KINDS[k % len(KINDS)]
@@ -123,9 +188,9 @@ def run_profile(
             folder = root / f"c{k}"
             folder.mkdir()
             case = kind(rng, folder)
-            run_case(
-                case, f"{kind.__name__} seed={seed}-{k}", tally, seconds=SECONDS, memory=MEMORY
-            )
+            name = kind.__name__.strip("_").removesuffix("_case")
+            label = f"{kind.__name__} seed={seed}-{k}"
+            run_case(case, label, tally, seconds=SECONDS, memory=MEMORY, kind=name)
             shutil.rmtree(folder, ignore_errors=True)
             if report_every and tally.cases % report_every == 0:
                 print(tally.line(), flush=True)
@@ -141,8 +206,11 @@ def main() -> None:
     ns = parser.parse_args()
     import simdyn.cli  # noqa: F401  (imported once, before the forks)
 
+    start = time.monotonic()
     tally = run_profile(ns.cases, ns.seed, report_every=1000)
     print(tally.line())
+    print(tally.table())
+    print(f"wall time {time.monotonic() - start:.0f} s (seed {ns.seed})")
     for example in tally.examples:
         print("---", example, sep="\n")
     sys.exit(1 if tally.bad else 0)

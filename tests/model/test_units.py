@@ -196,3 +196,24 @@ def test_unit_issues_of_python_equations_name_the_call() -> None:
     assert [i.file for i in issues] == ["Model.replace(equations=...)"]
     with pytest.raises(ModelError, match=r"Model.replace\(equations=...\): auxiliaries"):
         model.check(strict_units=True)
+
+
+@pytest.mark.parametrize(
+    "equation", ["SMTH1(a)", "SAFEDIV(a)", "DELAYN(a)", "ARCCOS()", "STEP(a)", "MIN(a, a, a)"]
+)
+def test_a_call_with_the_wrong_number_of_arguments_is_a_located_error(
+    tmp_path: Path, equation: str
+) -> None:
+    (tmp_path / "m.toml").write_text(
+        '[model]\nname = "m"\ntime_units = "month"\n[time]\nstop = 2\n'
+        '[constants.a]\nvalue = 1\n[stocks.s]\ninitial = "1"\n'
+        f'[auxiliaries.g]\nequation = "{equation}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "s.toml").write_text('model = "m.toml"\n', encoding="utf-8")
+    for args in (["validate", "s.toml"], ["run", "s.toml", "--out", "out", "-q"]):
+        result = CliRunner().invoke(cli, [args[0], str(tmp_path / args[1]), *args[2:]])
+        assert result.exit_code == 2, result.output
+        assert isinstance(result.exception, SystemExit)
+        assert "m.toml:11: auxiliaries.g.equation (column 1)" in result.stderr
+        assert "argument" in result.stderr

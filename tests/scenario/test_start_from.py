@@ -126,3 +126,35 @@ def test_start_from_mistakes_are_located(tmp_path: Path, line: str, message: str
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "s.toml:6" in result.output
+
+
+OWN_STYLE = """\
+model = "learning_org"
+start_from = "directive"
+style = "transactional"
+[params]
+demand_multiplier = 1.2
+[policies.change]
+kind = "style"
+at = 0
+to = "facilitative"
+transition = 12
+[time]
+stop = 6
+dt = 0.125
+method = "euler"
+"""
+
+
+def test_the_start_is_the_style_s_own_state_whatever_the_scenario_sets(tmp_path: Path) -> None:
+    """The scenario's own style, params and policies act from the start on: they do not
+    change the state it starts from (every stock equals the directive model's at time 0)."""
+    path = tmp_path / "own.toml"
+    path.write_text(OWN_STYLE, encoding="utf-8")
+    run = run_scenario(path).dataset.isel(time=0, scenario=0)
+    directive = simdyn.simulate(
+        "learning_org", presets={"style": "directive"}, stop=1, dt=0.125, method="euler"
+    ).isel(time=0, scenario=0)
+    for stock in simdyn.load_model("learning_org").stocks:
+        assert float(run[stock]) == float(directive[stock]), stock
+    assert run_scenario(path).dataset.attrs["start_from"] == "style directive"

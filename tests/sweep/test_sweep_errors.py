@@ -68,6 +68,26 @@ def test_no_uncertainties_and_no_levers_is_an_empty_design(data: Path) -> None:
         load_sweep(path)
 
 
+def test_the_file_is_read_as_any_scenario_file_is(data: Path) -> None:
+    folder = data / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_sweep(folder)
+    binary = data / "binary.toml"
+    binary.write_bytes(b'model = "blinker.toml"\n\0\n')
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(binary)
+    assert str(info.value).startswith(f"{binary}:2: the file contains a NUL byte")
+
+
+def test_a_start_from_another_run_is_refused_at_its_line(data: Path) -> None:
+    text = BASE.replace("[sweep.design]", 'start_from = { run = "base" }\n[sweep.design]', 1)
+    path = _write(data, text)
+    with pytest.raises(ScenarioError) as info:
+        run_sweep(load_sweep(path), data / "o.zarr")
+    assert str(info.value).startswith(f"{path}:2: start_from.run: a sweep cannot start from")
+
+
 def test_scheduled_constant_points_to_the_policy(data: Path) -> None:
     text = BASE.replace("[sweep.uncertainties.reset_rate]", "[sweep.uncertainties.growth]")
     text = text.replace(

@@ -18,7 +18,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
     ("name", "rows", "small"),
     [
         ("sweep_robustness", 24_000, {"sweep.design.n": 3}),
-        ("sweep_sobol", 20_480, {"sweep.design.n": 2}),
+        ("sweep_sobol", 24_576, {"sweep.design.n": 2}),
     ],
 )
 def test_example_sweep_runs(name: str, rows: int, small: dict[str, int], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 import zarr
 
+import simdyn
 from simdyn.scenario import run_scenario
 from simdyn.sweep import export_netcdf, export_parquet, load_sweep, run_sweep
 from simdyn.sweep.executors import DaskExecutor
@@ -62,20 +63,19 @@ def test_results_depend_on_nothing_but_the_sweep(data: Path, tmp_path: Path) -> 
     assert np.unique(ds.final_level.values).size > 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: since params win over style-change levers (issue 12), a sweep row's "
-    "engagement at 36 months differs from the single run by 3e-4; see issue 9",
-)
-def test_rows_equal_single_scenario_runs(tmp_path: Path) -> None:
+def _styles_sweep(tmp_path: Path) -> Path:
     text = (Path(__file__).parent / "data" / "styles_sweep.toml").read_text()
     path = tmp_path / "styles_sweep.toml"
     path.write_text(text.replace("SCENARIOS", str(Path(__file__).parents[2] / "scenarios")))
-    sw = load_sweep(path)
-    run_sweep(sw, tmp_path / "s.zarr")
+    return path
+
+
+def test_rows_equal_single_scenario_runs(tmp_path: Path) -> None:
+    path = _styles_sweep(tmp_path)
+    run_sweep(load_sweep(path), tmp_path / "s.zarr")
     ds = xr.open_zarr(tmp_path / "s.zarr")
     labels = ds.attrs["policy_labels"]
-    for row in (0, 5, ds.sizes["scenario"] - 1):
+    for row in (0, 5, 16, ds.sizes["scenario"] - 1):
         lever = dict(item.split("=") for item in labels[int(ds.policy[row])].split(", "))
         overrides = {
             "style": lever["start"],
@@ -85,10 +85,28 @@ def test_rows_equal_single_scenario_runs(tmp_path: Path) -> None:
         }
         single = run_scenario(path, overrides=overrides, variants=["base"])
         eng = float(single.dataset.engagement.sel(time=36).values[0])
-        assert eng == float(ds.engagement_3y[row])
+        assert eng == float(ds.engagement_3y[row]), row
         goals = single.goals.set_index("goal")
         assert bool(goals.loc["quits", "met"]) == bool(ds.goal_quits_met[row])
         assert float(goals.loc["quits", "margin"]) == float(ds.goal_quits_margin[row])
+
+
+def test_every_row_starts_from_the_scenarios_start_from_style(tmp_path: Path) -> None:
+    """styles.toml starts from the directive organisation: so does every row of its sweep,
+    whatever its start style (a lever) and its demand (an uncertainty)."""
+    at_start = {
+        f"sweep.outcomes.{var}_0.{key}": value
+        for var in ("engagement", "backlog", "average_skill")
+        for key, value in (("variable", var), ("time", 0.0))
+    }
+    sw = load_sweep(_styles_sweep(tmp_path), overrides=at_start)
+    run_sweep(sw, tmp_path / "s.zarr")
+    ds = xr.open_zarr(tmp_path / "s.zarr")
+    directive = simdyn.simulate(
+        "learning_org", presets={"style": "directive"}, stop=1, dt=0.125, method="euler"
+    ).isel(time=0, scenario=0)
+    for var in ("engagement", "backlog", "average_skill"):
+        np.testing.assert_array_equal(ds[f"{var}_0"].values, float(directive[var]), err_msg=var)
 
 
 def test_killed_dask_worker_loses_and_duplicates_nothing(data: Path, tmp_path: Path) -> None:

@@ -1,15 +1,18 @@
 """The compiled emitter: a :class:`~simdyn.model.ir.Program` as one numba kernel, time loop inside.
 
-The generated module (see :func:`kernel_source`) has three scalar functions for one scenario
-``s`` (column ``j`` of its block) — ``_init``, ``_rhs`` (one stage: the derivatives of every
-stock into ``K[k, :, j]``) and ``_observe`` (every saved value into ``out[q, :, s]``) — and
-``run``, which integrates a whole chunk: scenarios in blocks of ``block``, blocks spread over
-all cores (``prange``), the time loop inside, and inside each step the scenario loop innermost
-(stage by stage, so LLVM can vectorize across the scenarios of a block). Every work array is
-allocated once per block; a step allocates nothing. The driver follows
-:func:`simdyn.integrate.integrate_fixed` operation for operation (stage sums in the same order,
-zero coefficients skipped, non-negative stocks clamped after each step, the state checked for
-non-finite values after each step), so both backends give the same numbers.
+The generated module (see :func:`kernel_source`) has three scalar functions, each looping over
+the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock)
+and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
+scenario into ``nf``) — and ``run``, which integrates a
+whole chunk: scenarios in blocks of ``BL``, blocks spread over all cores (``prange``), the time
+loop inside, and inside each stage the scenario loop innermost over straight-line code, so LLVM
+vectorizes it across the scenarios of a block. A block's numbers live in two flat work arrays
+whose rows sit at literal offsets (see :class:`_Printer`), allocated once per block; a step
+allocates nothing. The driver follows :func:`simdyn.integrate.integrate_fixed` operation for
+operation (each stage's state is the step's state plus the weighted earlier derivatives added
+in stage order, zero coefficients skipped; the step's sum added in stage order; non-negative
+stocks clamped after each step, the state checked for non-finite values after each step), so
+both backends give the same numbers.
 
 The module is written to a cache folder (:func:`~simdyn.model.emit.numba_cache.cache_dir`) under
 the hash of its source and compiled with ``cache=True``: a second
@@ -28,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from simdyn._types import FloatArray
+from simdyn._types import FloatArray, IntArray
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
 from simdyn.model.emit.numba_cache import module_path
@@ -38,11 +41,19 @@ from simdyn.model.emit.numba_expr import (
     flat_index,
     index_tuples,
     local,
+    lookup_source,
+    slot,
 )
 
-__all__ = ["CompiledKernel", "UnsupportedByCompiled", "compile_kernel", "kernel_source"]
+__all__ = [
+    "CompiledKernel",
+    "UnsupportedByCompiled",
+    "compile_kernel",
+    "first_nonfinite",
+    "kernel_source",
+]
 
-#: scenarios per block: the innermost loop; a block's work arrays stay in cache
+#: scenarios per block: the innermost loop; a block's work arrays stay in the core's caches
 DEFAULT_BLOCK = 256
 _I1, _I2 = "    ", "        "
 
@@ -64,17 +75,25 @@ def _layout(program: ir.Program) -> tuple[dict[str, int], int, dict[str, int], i
 
 
 class _Printer:
-    """Prints the scalar functions of one program."""
+    """Prints the scalar functions of one program over a block's flat work arrays.
+
+    ``B`` (``NB`` rows of ``BL`` numbers): the block's constants, then its ``INIT`` values, then
+    the derivatives of the current stage (from row ``DO // BL``). ``Y`` (``NS`` rows): the state;
+    ``Z[k]`` (``NS`` rows): the state of each later stage ``k``. Every offset is a literal, so LLVM sees that the rows never overlap and
+    vectorizes the scenario loop without run-time alias checks.
+    """
 
     def __init__(self, program: ir.Program) -> None:
         self.p = program
-        self.rows, self.n_p, self.init_rows, self.n_c = _layout(program)
-        self.sp = ScalarPrinter(program, self.rows, self.init_rows)
+        self.rows, self.n_p, init_rows, self.n_c = _layout(program)
+        self.init_rows = {k: v + self.n_p for k, v in init_rows.items()}
+        self.d_row = self.n_p + self.n_c
+        self.sp = ScalarPrinter(program, self.rows, self.init_rows, DEFAULT_BLOCK)
 
     def target(self, a: ir.Assign, flat: int) -> str:
         sym = self.p.symbols[a.target]
         if sym.kind == "init":
-            return f"C[{self.init_rows[a.target] + flat}, j]"
+            return slot((self.init_rows[a.target] + flat) * DEFAULT_BLOCK)
         return local(a.target, flat)
 
     def assign(self, a: ir.Assign, indent: str) -> list[str]:
@@ -90,9 +109,9 @@ class _Printer:
             lines.append(f"{indent}{self.target(a, flat_index(a.shape, idx))} = {text}")
         return lines
 
-    def load_stocks(self, array: str) -> list[str]:
+    def load_stocks(self) -> list[str]:
         return [
-            f"{_I1}{local(s.name, k)} = {array}[{s.start + k}, j]"
+            f"{_I1}{local(s.name, k)} = {slot((s.start + k) * DEFAULT_BLOCK, 'Y')}"
             for s in self.p.stocks
             for k in range(s.stop - s.start)
         ]
@@ -103,35 +122,42 @@ class _Printer:
             lines += self.assign(a, _I1)
         for s in self.p.stocks:
             for k in range(s.stop - s.start):
-                lines.append(f"{_I1}Y[{s.start + k}, j] = {local(s.name, k)}")
-        return _over_block("_init(P, lo, m, Y, C, _DT, _START, _STOP)", lines)
+                lines.append(
+                    f"{_I1}{slot((s.start + k) * DEFAULT_BLOCK, 'Y')} = {local(s.name, k)}"
+                )
+        return _over_block("_init(Y, B, m, _DT, _START, _STOP)", lines)
 
     def rhs(self) -> list[str]:
-        lines = self.load_stocks("Y")
+        lines = self.load_stocks()
         for a in self.p.rhs:
             lines += self.assign(a, _I1)
-        slot = {s.name: s for s in self.p.stocks}
+        stocks = {s.name: s for s in self.p.stocks}
         for r in self.p.rates:
-            st = slot[r.target]
+            st = stocks[r.target]
             assert r.expr is not None
             for idx in index_tuples(st.shape):
                 text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
-                lines.append(f"{_I1}K[k, {st.start + flat_index(st.shape, idx)}, j] = {text}")
-        return _over_block("_rhs(P, lo, m, Y, C, K, k, t, ts, _DT, _START, _STOP)", lines)
+                row = self.d_row + st.start + flat_index(st.shape, idx)
+                lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
+        return _over_block("_rhs(Y, B, m, t, ts, _DT, _START, _STOP)", lines)
 
     def observe(self) -> list[str]:
-        lines = self.load_stocks("Y")
+        lines = self.load_stocks()
         for a in self.p.evaluate:
             lines += self.assign(a, _I1)
+        lines.append(f"{_I1}bad = 0")
         o = 0
         for name in self.p.observed:
             sym = self.p.symbols[name]
             for idx in index_tuples(sym.shape):
                 lines.append(f"{_I1}if W[{o}] >= 0:")
-                lines.append(f"{_I2}out[q, W[{o}], col + s] = {self.sp.ref(name, idx)}")
+                lines.append(f"{_I2}x = {self.sp.ref(name, idx)}")
+                lines.append(f"{_I2}out[q, W[{o}], col + lo + j] = x")
+                lines.append(f"{_I2}bad += (x - x) != 0.0")
                 o += 1
+        lines.append(f"{_I1}nf[lo + j] += bad")
         return _over_block(
-            "_observe(P, lo, m, Y, C, W, out, col, q, t, ts, _DT, _START, _STOP)", lines
+            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP)", lines
         )
 
 
@@ -141,71 +167,136 @@ def _over_block(signature: str, body: list[str]) -> list[str]:
     The scenario loop is innermost around straight-line scalar code, so LLVM can vectorize
     it, and one call covers a whole block (no per-scenario call overhead).
     """
-    head = [f"def {signature}:", f"{_I1}for j in range(m):", f"{_I2}s = lo + j"]
+    head = [f"def {signature}:", f"{_I1}for j in range(m):"]
     return head + [_I1 + line for line in body]
 
 
 #: numpy's floating-point semantics (1 / 0 is inf, not an exception), machine code on disk
 _OPTIONS = 'cache=True, error_model="numpy"'
-_RUN = """
+_HELPERS = """
 @nb.njit(cache=True, error_model="numpy")
-def _check(Y, m, lo, t, ok, fail_time, fail_row):
+def _nonfinite(Y, m):
+    # x - x is 0 for a finite x and NaN otherwise: one vectorized pass counts the non-finite
+    bad = 0
+    for r in range(NS):
+        for j in range(m):
+            x = Y[r * BL + j]
+            bad += (x - x) != 0.0
+    return bad
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _fail(Y, m, lo, t, ok, fail_time, fail_row):
     for j in range(m):
         if ok[lo + j]:
-            for r in range(Y.shape[0]):
-                if not np.isfinite(Y[r, j]):
+            for r in range(NS):
+                if not np.isfinite(Y[r * BL + j]):
                     ok[lo + j] = False
                     fail_time[lo + j] = t
                     fail_row[lo + j] = r
                     break
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _axpy(Z, B, w, m):
+    # a state plus w times the stage's derivatives, in place
+    for r in range(NS):
+        o = r * BL
+        d = DO + r * BL
+        for j in range(m):
+            Z[o + j] += w * B[d + j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _start_stage(Y, Z, B, w, m):
+    # a later stage's state: Y plus w times stage 0's derivatives
+    for r in range(NS):
+        o = r * BL
+        d = DO + r * BL
+        for j in range(m):
+            Z[o + j] = Y[o + j] + w * B[d + j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _copy_stage(Y, Z, m):
+    # a later stage's state: Y (stage 0 does not add to it)
+    for r in range(NS):
+        o = r * BL
+        for j in range(m):
+            Z[o + j] = Y[o + j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _finish(Y, B, w, m, clamp):
+    # the last term of the step, non-negative stocks clamped, non-finite states counted
+    bad = 0
+    for r in range(NS):
+        o = r * BL
+        d = DO + r * BL
+        if clamp[r]:
+            for j in range(m):
+                x = np.maximum(Y[o + j] + w * B[d + j], 0.0)
+                Y[o + j] = x
+                bad += (x - x) != 0.0
+        else:
+            for j in range(m):
+                x = Y[o + j] + w * B[d + j]
+                Y[o + j] = x
+                bad += (x - x) != 0.0
+    return bad
+
+
+"""
+
+
+_DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def run(P, W, A, B, CN, clamp, dt, start, stop, n_steps, save_every, block, out, col, ok,
+def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
         fail_time, fail_row):
     n = P.shape[1]
-    n_stages = B.size
-    n_blocks = (n + block - 1) // block
+    ns = Bw.size
+    n_blocks = (n + BL - 1) // BL
     for b in nb.prange(n_blocks):
-        lo = b * block
-        m = min(n, lo + block) - lo
-        Y = np.empty((NS, m))
-        Yt = np.empty((NS, m))
-        K = np.empty((n_stages, NS, m))
-        C = np.empty((NC, m))
-        _init(P, lo, m, Y, C, dt, start, stop)
-        _check(Y, m, lo, start, ok, fail_time, fail_row)
-        q = n_stages - n_stages  # 0, but not a literal (one specialization of each function)
-        _observe(P, lo, m, Y, C, W, out, col, q, start, start, dt, start, stop)
+        lo = b * BL
+        m = min(n, lo + BL) - lo
+        Y = np.empty(NS * BL)
+        Z = np.empty((ns, NS * BL))
+        B = np.empty(NB * BL)
+        for r in range(NP):
+            for j in range(m):
+                B[r * BL + j] = P[r, lo + j]
+        _init(Y, B, m, dt, start, stop)
+        if _nonfinite(Y, m):
+            _fail(Y, m, lo, start, ok, fail_time, fail_row)
+        zero = ns - ns  # 0, but not a literal (one specialization of each function)
+        q = zero
+        _observe(Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop)
         q += 1
         for i in range(n_steps):
             t = start + i * dt
-            for st in range(n_stages):
+            bad = 0
+            for st in range(ns):
                 if st == 0:
-                    _rhs(P, lo, m, Y, C, K, st, t, t, dt, start, stop)
-                    continue
-                for r in range(NS):
-                    for j in range(m):
-                        Yt[r, j] = Y[r, j]
-                    for mm in range(st):
-                        w = dt * A[st, mm]
-                        if A[st, mm] != 0.0:
-                            for j in range(m):
-                                Yt[r, j] += w * K[mm, r, j]
-                ts = t + CN[st] * dt
-                _rhs(P, lo, m, Yt, C, K, st, ts, t, dt, start, stop)
-            for r in range(NS):
-                for st in range(n_stages):
-                    w = dt * B[st]
-                    for j in range(m):
-                        Y[r, j] += w * K[st, r, j]
-            for r in clamp:
-                for j in range(m):
-                    Y[r, j] = np.maximum(Y[r, j], 0.0)
+                    _rhs(Y, B, m, t, t, dt, start, stop)
+                else:
+                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop)
+                for st2 in range(st + 1, ns):
+                    w = dt * A[st2, st]
+                    if st == 0 and A[st2, st] != 0.0:
+                        _start_stage(Y, Z[st2], B, w, m)
+                    elif st == 0:
+                        _copy_stage(Y, Z[st2], m)
+                    elif A[st2, st] != 0.0:
+                        _axpy(Z[st2], B, w, m)
+                if st < ns - 1:
+                    _axpy(Y, B, dt * Bw[st], m)
+                else:
+                    bad = _finish(Y, B, dt * Bw[st], m, clamp)
             t_next = start + (i + 1) * dt
-            _check(Y, m, lo, t_next, ok, fail_time, fail_row)
+            if bad:
+                _fail(Y, m, lo, t_next, ok, fail_time, fail_row)
             if (i + 1) % save_every == 0:
-                _observe(P, lo, m, Y, C, W, out, col, q, t_next, t_next, dt, start, stop)
+                _observe(Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop)
                 q += 1
 """
 
@@ -232,16 +323,21 @@ def kernel_source(program: ir.Program) -> str:
         "from simdyn.model.emit.numba_runtime import pulse as _pulse, ramp as _ramp",
         "from simdyn.model.emit.numba_runtime import safediv as _safediv, step as _step",
         "from simdyn.model.emit.numba_runtime import interp as _interp",
+        f"BL = {DEFAULT_BLOCK}",
         f"NS = {program.n_state}",
-        f"NC = {max(pr.n_c, 1)}",
+        f"NP = {pr.n_p}",
+        f"NB = {max(pr.d_row + program.n_state, 1)}",
+        f"DO = {pr.d_row * DEFAULT_BLOCK}",
     ]
-    for lk in program.lookups:
-        head.append(f"L_{lk.name}_x = np.array({[float(x) for x in lk.xs]!r})")
-        head.append(f"L_{lk.name}_y = np.array({[float(y) for y in lk.ys]!r})")
     parts = ["\n".join(head)]
+    parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
     for fn in (pr.init(), pr.rhs(), pr.observe()):
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
-    parts.append(_RUN)
+    parts.append(_HELPERS)
+    parts.append(_DRIVER)
+    # one block needs no threads (waking them costs more than a small run on a busy machine)
+    serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
+    parts.append(serial.replace("nb.prange(", "range("))
     return "\n\n\n".join(parts)
 
 
@@ -261,6 +357,7 @@ class CompiledKernel:
     run: Any
     compile_seconds: float
     from_cache: bool
+    run_serial: Any = None
 
     def simulate(
         self,
@@ -274,14 +371,18 @@ class CompiledKernel:
         n_steps: int,
         save_every: int,
         save: Sequence[str],
-        block: int = DEFAULT_BLOCK,
         out: FloatArray | None = None,
         col: int = 0,
+        nonfinite: IntArray | None = None,
+        parallel: bool | None = None,
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
 
         The saved values are written into ``out[:, :, col : col + n]`` (rows in the order of
         ``save``, see :meth:`saved_rows`) when given, so that a run in chunks copies nothing.
+        ``nonfinite[col : col + n]``, when given, gets each scenario's number of non-finite
+        saved values (see :func:`first_nonfinite`). ``parallel``: spread the blocks over all
+        cores (default: when there is more than one block).
         """
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
@@ -294,12 +395,15 @@ class CompiledKernel:
         if out is None:
             out, col = np.empty((n_save, max(sum(sizes), 1), n)), 0
         status = Status.all_ok(n)
+        counts = np.zeros(n, dtype=np.int64)
         a, b, c = _tableau_arrays(tableau)
-        clamp = np.asarray(
-            [r for s in self.program.stocks if s.non_negative for r in range(s.start, s.stop)],
-            dtype=np.int64,
-        )
-        self.run(
+        clamp = np.zeros(max(self.program.n_state, 1), dtype=np.int64)
+        for st in self.program.stocks:
+            if st.non_negative:
+                clamp[st.start : st.stop] = 1
+        if parallel is None:
+            parallel = n > DEFAULT_BLOCK or self.run_serial is None
+        (self.run if parallel else self.run_serial)(
             P,
             W,
             a,
@@ -311,13 +415,15 @@ class CompiledKernel:
             float(stop),
             int(n_steps),
             int(save_every),
-            int(block),
             out,
             int(col),
+            counts,
             status.ok,
             status.fail_time,
             status.fail_row,
         )
+        if nonfinite is not None:
+            nonfinite[col : col + n] = counts
         result: dict[str, FloatArray] = {}
         offset = 0
         for name, size in zip(save, sizes, strict=True):
@@ -344,6 +450,37 @@ class CompiledKernel:
         return W, sizes
 
 
+def first_nonfinite(
+    saved: Mapping[str, FloatArray], names: Sequence[str], times: FloatArray, cols: IntArray
+) -> tuple[FloatArray, np.ndarray]:
+    """The first saved time, and the first of ``names`` then, at which each of ``cols`` is not
+    finite (NaN and ``""`` where none is).
+
+    ``saved[name]`` is laid out ``(n_times, *shape, n)``; ``cols`` are the scenarios to look
+    at (those with non-finite saved values, usually none), so the search costs nothing when
+    every scenario stays finite. The answer is what
+    :meth:`simdyn.integrate.watch.SaveWatch.check` finds when called at every saved time.
+    """
+    fail_time = np.full(cols.size, np.nan)
+    fail_name = np.full(cols.size, "", dtype=object)
+    if not cols.size or not names:
+        return fail_time, fail_name
+    bad = np.stack(
+        [
+            ~np.isfinite(saved[nm][..., cols].reshape(len(times), -1, cols.size)).all(axis=1)
+            for nm in names
+        ],
+        axis=1,
+    )  # (n_times, len(names), len(cols))
+    anywhere = bad.any(axis=1)
+    found = anywhere.any(axis=0)
+    k = np.argmax(anywhere, axis=0)
+    which = np.argmax(bad[k, :, np.arange(cols.size)], axis=1)
+    fail_time[found] = np.asarray(times, dtype=float)[k[found]]
+    fail_name[found] = np.asarray(names, dtype=object)[which[found]]
+    return fail_time, fail_name
+
+
 def _tableau_arrays(tb: ButcherTableau) -> tuple[FloatArray, FloatArray, FloatArray]:
     s = tb.stages
     a = np.zeros((s, s))
@@ -356,7 +493,7 @@ _LOADED: dict[str, Any] = {}
 
 
 def _load(source: str) -> Any:
-    """Import the module of ``source`` from the cache folder (writing it there first)."""
+    """The module of ``source``, imported from the cache folder (written there first)."""
     path = module_path(source)
     name = path.stem
     if name in _LOADED:
@@ -372,8 +509,8 @@ def _load(source: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _LOADED[name] = module.run
-    return module.run
+    _LOADED[name] = module
+    return module
 
 
 def compile_kernel(program: ir.Program) -> CompiledKernel:
@@ -388,22 +525,25 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
         observed[name] = (o, size)
         o += size
     t0 = time.perf_counter()
-    run = _load(source)
-    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False)
+    module = _load(source)
+    run, run_serial = module.run, module.run_serial
+    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
-    # compile for the argument types of every later call: a chunk of no scenarios
-    kernel.simulate(
-        {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
-        0,
-        tableau=ButcherTableau("euler", ((),), (1.0,), (0.0,), 1),
-        start=0.0,
-        stop=1.0,
-        dt=1.0,
-        n_steps=1,
-        save_every=1,
-        save=list(program.observed)[:1],
-    )
+    # compile both drivers for the argument types of every later call: a chunk of no scenarios
+    for parallel in (False, True):
+        kernel.simulate(
+            {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
+            0,
+            tableau=ButcherTableau("euler", ((),), (1.0,), (0.0,), 1),
+            start=0.0,
+            stop=1.0,
+            dt=1.0,
+            n_steps=1,
+            save_every=1,
+            save=list(program.observed)[:1],
+            parallel=parallel,
+        )
     kernel.compile_seconds = time.perf_counter() - t0
     kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before
     return kernel

@@ -19,7 +19,15 @@ from simdyn.errors import ScenarioError
 from simdyn.expr import BUILTINS, BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp
 from simdyn.model import ir
 
-__all__ = ["ScalarPrinter", "UnsupportedByCompiled", "flat_index", "index_tuples"]
+__all__ = [
+    "ScalarPrinter",
+    "UnsupportedByCompiled",
+    "flat_index",
+    "index_tuples",
+    "local",
+    "lookup_source",
+    "slot",
+]
 
 _MATH1 = {
     "ABS": "np.abs",
@@ -71,14 +79,16 @@ Env = Mapping[str, int]
 class ScalarPrinter:
     """Prints an expression for one element (``env``: dimension → element index).
 
-    ``constant_rows`` gives the first row of each constant in the parameter matrix ``P`` (read
-    as ``P[row, s]``, ``s`` the scenario); ``init_rows`` the first row of each ``INIT`` value in
-    the per-block matrix ``C`` (``C[row, j]``); every other variable is a local ``v_name_k``.
+    Constants and ``INIT`` values live in a block's work buffer ``B``, one row of ``block``
+    numbers per element: ``constant_rows`` and ``init_rows`` give the first row of each, read as
+    ``B[row * block + j]`` (``j`` the scenario within the block; the offset is a literal, so
+    LLVM sees that rows never overlap). Every other variable is a local ``v_name_k``.
     """
 
     program: ir.Program
     constant_rows: Mapping[str, int]
     init_rows: Mapping[str, int]
+    block: int
     _dims: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     # -- names ----------------------------------------------------------------------------------
@@ -87,9 +97,9 @@ class ScalarPrinter:
         sym = self.program.symbols[name]
         flat = flat_index(sym.shape, idx)
         if sym.kind == "constant":
-            return f"P[{self.constant_rows[name] + flat}, s]"
+            return slot((self.constant_rows[name] + flat) * self.block)
         if sym.kind == "init":
-            return f"C[{self.init_rows[name] + flat}, j]"
+            return slot((self.init_rows[name] + flat) * self.block)
         return local(name, flat)
 
     def dims(self, node: Node) -> tuple[str, ...]:
@@ -235,7 +245,7 @@ class ScalarPrinter:
         raise UnsupportedByCompiled(f"the builtin {upper}")  # pragma: no cover
 
     def _lookup(self, name: str, arg: Node, env: Env) -> str:
-        return f"_interp({self.emit(arg, env)}, L_{name}_x, L_{name}_y)"
+        return f"_lk_{name}({self.emit(arg, env)})"
 
     def _reduction(self, node: Call, upper: str, env: Env) -> str:
         if len(node.args) == 2 and upper in ("MIN", "MAX"):
@@ -255,6 +265,67 @@ class ScalarPrinter:
         for term in terms[1:]:
             acc = f"{fold}({acc}, {term})"
         return acc
+
+
+#: tables longer than this are searched in a loop (the select chain would grow too long)
+BRANCHLESS_POINTS = 64
+
+
+def lookup_source(table: ir.LookupTable, options: str) -> str:
+    """The scalar function ``_lk_<name>(x)``: ``np.interp(x, xs, ys)`` to the last bit.
+
+    A table of finite points (at most :data:`BRANCHLESS_POINTS`) becomes a chain of selects on
+    literal breakpoints and slopes (the slopes numpy computes, ``(y1 - y0) / (x1 - x0)``):
+    no loop and no branch, so a scenario loop that calls it still vectorizes. Other tables
+    call the loop of :func:`simdyn.model.emit.numba_runtime.interp`.
+    """
+    xs = [float(x) for x in table.xs]
+    ys = [float(y) for y in table.ys]
+    name = f"_lk_{table.name}"
+    slopes = [(ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) for i in range(len(xs) - 1)]
+    finite = all(math.isfinite(v) for v in (*xs, *ys, *slopes))
+    if not finite or len(xs) > BRANCHLESS_POINTS or len(xs) < 2:
+        return "\n".join(
+            [
+                f"L{name}_x = np.array({xs!r})",
+                f"L{name}_y = np.array({ys!r})",
+                "",
+                "",
+                f"@nb.njit({options})",
+                f"def {name}(x):",
+                f"    return _interp(x, L{name}_x, L{name}_y)",
+            ]
+        )
+    lines = [
+        f"@nb.njit({options})",
+        f"def {name}(x):",
+        f"    xj = {xs[0]!r}",
+        f"    fj = {ys[0]!r}",
+        f"    sj = {slopes[0]!r}",
+    ]
+    for i in range(1, len(xs) - 1):
+        lines += [
+            f"    if x >= {xs[i]!r}:",
+            f"        xj = {xs[i]!r}",
+            f"        fj = {ys[i]!r}",
+            f"        sj = {slopes[i]!r}",
+        ]
+    lines += [
+        "    res = sj * (x - xj) + fj",
+        f"    if x >= {xs[-1]!r}:",
+        f"        res = {ys[-1]!r}",
+        f"    if x < {xs[0]!r}:",
+        f"        res = {ys[0]!r}",
+        "    if x != x:",
+        "        res = x",
+        "    return res",
+    ]
+    return "\n".join(lines)
+
+
+def slot(offset: int, array: str = "B") -> str:
+    """Element ``j`` of the row starting at ``offset`` of a block's flat work ``array``."""
+    return f"{array}[{offset} + j]"
 
 
 def local(name: str, flat: int) -> str:

@@ -64,6 +64,7 @@ fuzz: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_churn.py --write
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_backends.py
 

@@ -1,34 +1,46 @@
-"""Allocation churn of the numpy backend: time per run against chunk size, with CPU split.
+"""Allocation churn of the numpy backend: plain numpy against scratch arrays, and the hand kernel.
 
-Run on demand, not as a test::
+Run by ``make bench``, not as a test::
 
-    python benchmarks/bench_churn.py [--quick] [--label NAME] [--json OUT.json]
+    python benchmarks/bench_churn.py [--quick] [--write] [--json OUT.json]
 
-Medians of ``--repeat`` runs (the machine is shared, so medians, not best-of) of
-``learning_org`` and ``sir`` at 10,000 scenarios, Euler and RK4, for several chunk sizes, with
-user and system CPU seconds (system time is mostly page faults of numpy temporaries). With
-``--write`` it replaces the "Allocation churn" section of ``benchmarks/RESULTS-engine.md``
-with the JSON files given by ``--compare`` (before/after tables, side by side).
+In one process, run after run interleaved (the machine is shared: medians of ``--repeat``
+runs, ratios measured side by side): the numpy backend with ``rhs`` as plain numpy
+expressions (a temporary per operation: ``emit_numpy(scratch=False)``) and as ``out=`` calls
+into scratch arrays (the default), and for ``sir`` and ``workforce20`` the hand-written numba
+kernel of ``bench_backends.py``; ``sir``, ``workforce20`` and ``learning_org`` at 10,000
+scenarios, Euler and RK4, at the models' own time settings, for several chunk sizes. Each run
+reports wall seconds, CPU seconds (user + system) and minor page faults. ``--write`` replaces
+the "Scratch arrays" section of ``benchmarks/RESULTS-engine.md``. ``--compare``, ``--expr`` and
+``--start`` write or measure the older "Allocation churn" section (driver, one auxiliary three
+ways, start-up).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import simdyn
+from simdyn.model import model as model_module
+from simdyn.model.compile import compile_model
+from simdyn.model.emit.numpy import emit_numpy
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 RESULTS = HERE / "RESULTS-engine.md"
+SCRATCH_BEGIN, SCRATCH_END = "<!-- scratch:begin -->", "<!-- scratch:end -->"
 VARIED = {"sir": ("contact_rate", 0.2, 0.8), "learning_org": ("delegation", 0.2, 0.8)}
 STOP = {"sir": 40.0, "learning_org": 12.0}
 BEGIN, END = "<!-- churn:begin -->", "<!-- churn:end -->"
@@ -43,7 +55,9 @@ def one(
     kw: dict[str, Any] = {"method": method, "stop": STOP[name], "save": [model.key_outputs[0]]}
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    simdyn.simulate(model, params=params, chunk_size=chunk, save_per=STOP[name], **kw)
+    simdyn.simulate(
+        model, params=params, chunk_size=chunk, save_per=STOP[name], backend="numpy", **kw
+    )
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     return wall, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
@@ -73,6 +87,140 @@ def measure(n: int, chunks: list[int], repeat: int) -> list[dict[str, Any]]:
                 )
                 print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def _compiled(key: str, scratch: bool) -> simdyn.Model:
+    """A fresh model whose numpy form has ``rhs`` plain or writing into scratch arrays."""
+    import bench_backends
+
+    model = simdyn.load_model(bench_backends.MODELS[key][0])
+    emit = partial(emit_numpy, scratch=scratch)
+    saved = model_module.compile_model
+    model_module.compile_model = partial(compile_model, emit=emit)  # type: ignore[assignment]
+    try:
+        model.compile()
+    finally:
+        model_module.compile_model = saved  # type: ignore[assignment]
+    return model
+
+
+def timed(fn: Any) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, all threads) and minor page faults of ``fn()``."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    return wall, cpu, r1.ru_minflt - r0.ru_minflt
+
+
+def side_by_side(n: int, chunks: list[int], repeat: int) -> list[dict[str, Any]]:
+    """Plain and scratch numpy (and the hand kernel where there is one), interleaved."""
+    import bench_backends
+
+    rows = []
+    for key in ("sir", "workforce20", "learning_org"):
+        models = {way: _compiled(key, way == "scratch") for way in ("plain", "scratch")}
+        hand = key in ("sir", "workforce20")
+        for method in ("euler", "rk4"):
+            params = bench_backends.varied(key, n)
+            check = [
+                simdyn.simulate(
+                    m, params=bench_backends.varied(key, 3), method=method, backend="numpy"
+                )
+                for m in models.values()
+            ]
+            for v in check[0].data_vars:  # the two forms agree bit for bit before timing
+                np.testing.assert_array_equal(check[0][v].values, check[1][v].values)
+            if hand:
+                bench_backends.run_hand(models["plain"], key, 2, method)  # compile it
+            for chunk in chunks:
+                runs: dict[str, list[tuple[float, float, int]]] = {"plain": [], "scratch": []}
+                if hand:
+                    runs["hand"] = []
+                for _ in range(repeat):
+                    for way, m in models.items():
+                        runs[way].append(
+                            timed(
+                                partial(
+                                    simdyn.simulate,
+                                    m,
+                                    params=params,
+                                    method=method,
+                                    backend="numpy",
+                                    chunk_size=chunk,
+                                )
+                            )
+                        )
+                    if hand:
+                        runs["hand"].append(
+                            timed(partial(bench_backends.run_hand, models["plain"], key, n, method))
+                        )
+                row: dict[str, Any] = {"model": key, "method": method, "n": n, "chunk": chunk}
+                for way, rs in runs.items():
+                    wall, cpu, faults = (statistics.median(x) for x in zip(*rs, strict=True))
+                    row[way] = {"wall": wall, "cpu": cpu, "minflt": faults}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def scratch_table(rows: list[dict[str, Any]], repeat: int) -> str:
+    env = f"{platform.machine()}, Python {sys.version.split()[0]}, numpy {np.__version__}"
+    try:
+        load = f"load average {os.getloadavg()[0]:.1f} at the end"
+    except OSError:  # pragma: no cover - not on every platform
+        load = "load unknown"
+    lines = [
+        "## Scratch arrays (numpy backend)",
+        "",
+        f"Written by `benchmarks/bench_churn.py --write` ({env}; 2 CPUs shared with other "
+        f"jobs, {load}). {rows[0]['n']:,} scenarios at the models' own time settings, every "
+        "variable saved; median of "
+        f"{repeat} runs, the ways interleaved run by run in one process. *plain*: `rhs` as numpy "
+        "expressions (a temporary per operation, the form before); *scratch*: `rhs` as `out=` "
+        "calls into scratch arrays allocated once per chunk width (the default; results "
+        "bit-identical, checked before timing); *hand*: the hand-written numba kernel of "
+        "`bench_backends.py` (all cores). Wall s, CPU s (user + system) and minor page faults "
+        "(thousands) per run; speed-up = plain CPU / scratch CPU; vs hand = hand wall / numpy "
+        "wall (1.0 = as fast as the hand kernel).",
+        "",
+        "| model | method | chunk | plain wall s (CPU s, faults k) | scratch wall s (CPU s, "
+        "faults k) | CPU speed-up | hand wall s | plain vs hand | scratch vs hand |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        p, s = r["plain"], r["scratch"]
+        h = r.get("hand")
+        cells = [
+            r["model"],
+            r["method"],
+            f"{r['chunk']:,}",
+            f"{p['wall']:.3f} ({p['cpu']:.2f}, {p['minflt'] / 1e3:.1f})",
+            f"{s['wall']:.3f} ({s['cpu']:.2f}, {s['minflt'] / 1e3:.1f})",
+            f"{p['cpu'] / s['cpu']:.2f}x",
+            f"{h['wall']:.4f}" if h else "–",
+            f"{h['wall'] / p['wall']:.2f}" if h else "–",
+            f"{h['wall'] / s['wall']:.2f}" if h else "–",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_block(section: str, begin: str, end: str) -> None:
+    """Replace the block between ``begin`` and ``end`` in RESULTS-engine.md (or append it)."""
+    text = (
+        RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Engine benchmark results\n"
+    )
+    block = f"{begin}\n{section.strip()}\n{end}\n"
+    if begin in text:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        text = head + block + tail.lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    RESULTS.write_text(text, encoding="utf-8")
 
 
 def expressions(repeat: int) -> list[dict[str, Any]]:
@@ -211,25 +359,17 @@ def start_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write(section: str) -> None:
-    text = (
-        RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Engine benchmark results\n"
-    )
-    block = f"{BEGIN}\n{section.strip()}\n{END}\n"
-    if BEGIN in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + block + tail.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text, encoding="utf-8")
+    write_block(section, BEGIN, END)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="1,000 scenarios, 3 repeats")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="1,000 scenarios, 1 repeat, one chunk")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--chunks", default="512,1024,2048,4096,8192")
+    ap.add_argument("--chunks", default="2048,8192")
+    ap.add_argument("--write", action="store_true", help="write the table into RESULTS-engine.md")
+    ap.add_argument("--old", action="store_true", help="the older chunk-size runs (one saved time)")
     ap.add_argument("--json", type=Path, help="write the measured rows here")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     ap.add_argument("--labels", nargs=2, default=("before", "after"))
@@ -262,10 +402,13 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
         return
-    n, repeat = (1000, 3) if args.quick else (args.n, args.repeat)
-    rows = measure(n, [int(c) for c in args.chunks.split(",")], repeat)
+    n, repeat = (1000, 1) if args.quick else (args.n, args.repeat)
+    chunks = [1024] if args.quick else [int(c) for c in args.chunks.split(",")]
+    rows = measure(n, chunks, repeat) if args.old else side_by_side(n, chunks, repeat)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+    if args.write and not args.old:
+        write_block(scratch_table(rows, repeat), SCRATCH_BEGIN, SCRATCH_END)
 
 
 if __name__ == "__main__":

@@ -53,13 +53,8 @@ __all__ = [
     "use_backend",
 ]
 
-#: The most scenarios integrated together (see :func:`default_chunk_size`).
+#: Scenarios integrated together by default (see :func:`default_chunk_size`).
 DEFAULT_CHUNK_SIZE = 8192
-#: The fewest scenarios a default chunk holds: below this, per-call overhead dominates.
-MIN_CHUNK_SIZE = 1024
-#: glibc's default ``M_MMAP_THRESHOLD``: numpy temporaries above it are fresh pages from the
-#: kernel each time (page faults, measured as system time in ``benchmarks/bench_churn.py``).
-TEMPORARY_BYTES = 128 * 1024
 #: Scenarios per call of a compiled kernel (it splits them into blocks over all cores).
 COMPILED_CHUNK_SIZE = 65536
 METHODS = (*FIXED_METHODS, *EMBEDDED_PAIRS, *SCIPY_METHODS)
@@ -112,9 +107,8 @@ def simulate(
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
-        Scenarios integrated together (default :func:`default_chunk_size`: 8,192, or fewer
-        for Euler steps of models with dimensioned variables); bounds memory for large
-        batches.
+        Scenarios integrated together (default :func:`default_chunk_size`: 8,192); bounds
+        memory for large batches.
     network
         An org graph (a networkx graph or an object with a ``nodelist``) for models whose
         variables have the ``node`` dimension.
@@ -160,31 +154,63 @@ def simulate(
     2
     """
     model = load_model(model) if not isinstance(model, Model) else model
+    settings: dict[str, Any] = {
+        "params": params,
+        "presets": presets,
+        "start": start,
+        "stop": stop,
+        "dt": dt,
+        "save_per": save_per,
+        "method": method,
+        "save": save,
+        "chunk_size": chunk_size,
+        "network": network,
+        "seed": seed,
+        "rtol": rtol,
+        "atol": atol,
+        "progress": progress,
+        "backend": backend,
+        "max_memory": max_memory,
+    }
     if start_from is not None:
-        state = start_state(model, start_from, start=start, dt=dt, network=network, seed=seed)
-        model, start_values = start_model(model, state)
-        ds = simulate(
-            model,
-            params={**start_values, **(params or {})},
-            presets=presets,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_per=save_per,
-            method=method,
-            save=save,
-            chunk_size=chunk_size,
-            network=network,
-            seed=seed,
-            rtol=rtol,
-            atol=atol,
-            progress=progress,
-            backend=backend,
-            max_memory=max_memory,
-        )
-        ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
-        ds.attrs["start_from"] = _describe_start(start_from)
-        return ds
+        return _simulate_from(model, start_from, settings)
+    return _simulate_batch(model, scenario_offset=scenario_offset, **settings)
+
+
+def _simulate_from(model: Model, start_from: StartFrom, settings: dict[str, Any]) -> xr.Dataset:
+    """:func:`simulate` with every scenario starting from the state ``start_from`` names."""
+    where = {k: settings[k] for k in ("start", "dt", "network", "seed")}
+    state = start_state(model, start_from, **where)
+    model, start_values = start_model(model, state)
+    params = {**start_values, **(settings["params"] or {})}
+    ds = simulate(model, **{**settings, "params": params})
+    ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
+    ds.attrs["start_from"] = _describe_start(start_from)
+    return ds
+
+
+def _simulate_batch(
+    model: Model,
+    *,
+    params: Mapping[str, Any] | None,
+    presets: Mapping[str, str | Sequence[str]] | None,
+    start: float | None,
+    stop: float | None,
+    dt: float | None,
+    save_per: float | None,
+    method: str | None,
+    save: Sequence[str] | None,
+    chunk_size: int | None,
+    network: Any,
+    seed: Seed,
+    scenario_offset: int,
+    rtol: float,
+    atol: float,
+    progress: Callable[[int, int], None] | None,
+    max_memory: int | str | None,
+    backend: str | None,
+) -> xr.Dataset:
+    """:func:`simulate` of a batch from the model's own initial values."""
     ops = _operators(network)
     cm = model.compile(ops.nodelist if ops is not None else None)
     grid = TimeGrid.of(model.spec.time, start, stop, dt, save_per)
@@ -281,32 +307,21 @@ def _describe_start(start_from: StartFrom) -> str:
 
 
 def default_chunk_size(cm: CompiledModel, method: str = "euler") -> int:
-    """Scenarios per chunk when none is given.
+    """Scenarios per chunk when none is given: :data:`DEFAULT_CHUNK_SIZE`, for every model and
+    method.
 
-    :data:`DEFAULT_CHUNK_SIZE`, except for Euler steps: there the largest power of two (at
-    least :data:`MIN_CHUNK_SIZE`) for which the model's widest value (its elements ×
-    scenarios × 8 bytes) fits in :data:`TEMPORARY_BYTES`. Measured on ``learning_org``
-    (``benchmarks/RESULTS-engine.md``): Euler at 2,048 scenarios takes 0.70x the CPU time of
-    8,192 (no page faults), RK4 at 8,192 takes 0.75x that of 2,048 (its temporaries stay in
-    the heap once malloc has raised its mmap threshold).
+    Measured with ``benchmarks/bench_churn.py`` (``benchmarks/RESULTS-engine.md``): since
+    ``rhs`` writes into scratch arrays allocated once per chunk, 8,192 scenarios take less CPU
+    than 2,048 for Euler and RK4 on ``sir``, ``workforce20`` and ``learning_org``, whose widest
+    values (6 elements) no longer cause page faults; smaller chunks pay numpy's per-call
+    overhead more often. ``cm`` and ``method`` are kept for callers that pass them.
 
     Examples
     --------
-    >>> lo = load_model("learning_org").compile()
-    >>> default_chunk_size(load_model("sir").compile()), default_chunk_size(lo)
-    (8192, 2048)
-    >>> default_chunk_size(lo, "rk4")
+    >>> default_chunk_size(load_model("learning_org").compile(), "euler")
     8192
     """
-    if method != "euler":
-        return DEFAULT_CHUNK_SIZE
-    widest = max([1, *(s.stop - s.start for s in cm.stocks)])
-    for v in cm.variables.values():
-        widest = max(widest, math.prod(cm.dim_sizes[d] for d in v.dims))
-    chunk = DEFAULT_CHUNK_SIZE
-    while chunk > MIN_CHUNK_SIZE and widest * chunk * 8 > TEMPORARY_BYTES:
-        chunk //= 2
-    return chunk
+    return DEFAULT_CHUNK_SIZE
 
 
 def _run_bytes(

@@ -58,52 +58,17 @@ def integrate_scipy(
     """
     n_state, n = y0.shape
     pending: list[_NonFinite] = []  # LSODA: the first non-finite derivative, seen after a step
-
-    def fun(t: float, z: FloatArray) -> FloatArray:
-        y = z.reshape(n, n_state).T
-        dz = np.ascontiguousarray(rhs(t, t, np.ascontiguousarray(y)).T).ravel()
-        if not np.isfinite(dz).all():
-            if method == "LSODA":  # Fortran calls this: an exception would not stop it
-                pending.append(_NonFinite(t, dz.copy()))
-                return np.zeros_like(dz)
-            raise _NonFinite(t, dz)  # stop at once: scipy may shrink the step forever
-        return dz
-
-    options: dict[str, Any] = {}
-    if method in ("BDF", "Radau"):
-        import scipy.sparse as sp
-
-        options["jac_sparsity"] = sp.block_diag([np.ones((n_state, n_state))] * n, format="csr")
-    elif method == "LSODA":
-        options["lband"] = options["uband"] = n_state - 1
+    fun = _flat_rhs(rhs, method, (n, n_state), pending)
     status = Status.all_ok(n)
-    k = 0  # next saved time
-
-    def save_until(t: float, state_at: Callable[[float], FloatArray]) -> None:
-        nonlocal k
-        while k < len(t_eval) and t_eval[k] <= t:
-            y = np.ascontiguousarray(state_at(float(t_eval[k])).reshape(n, n_state).T)
-            if clamp_rows is not None and clamp_rows.size:
-                y[clamp_rows] = np.maximum(y[clamp_rows], 0.0)
-            status.check(float(t_eval[k]), y)
-            on_save(k, float(t_eval[k]), y)
-            k += 1
-
+    save_until = _saver(t_eval, (n, n_state), clamp_rows, status, on_save)
     with np.errstate(all="ignore"):
         z0 = np.ascontiguousarray(y0.T).ravel()
         save_until(float(t_eval[0]), lambda _t: z0)
         if n_state == 0:
-            # nothing to integrate (a model of auxiliaries only): visit the saved times, and
-            # times max_step apart, so that step hooks still run
-            visits = t_eval
-            if np.isfinite(max_step):
-                visits = np.union1d(t_eval, np.arange(t_eval[0], t_eval[-1], max_step))
-            for t in visits[1:]:
-                if after_step is not None:
-                    after_step(float(t), y0)
-                save_until(float(t), lambda _t: z0)
+            _visit(t_eval, max_step, y0, save_until, after_step)
             return status
         if status.ok.all():  # a non-finite initial state has failed at t0 already
+            options = _options(method, n, n_state)
             _step_solver(
                 lambda: _solver(method)(
                     fun,
@@ -126,6 +91,85 @@ def integrate_scipy(
     return status
 
 
+SaveUntil = Callable[[float, Callable[[float], FloatArray]], None]
+
+
+def _flat_rhs(
+    rhs: Rhs, method: str, shape: tuple[int, int], pending: list[_NonFinite]
+) -> Callable[[float, FloatArray], FloatArray]:
+    """``rhs`` on scipy's flat state (scenario by scenario); a non-finite derivative stops the
+    run (LSODA, called from Fortran, cannot be stopped: it is noted in ``pending``)."""
+    n, n_state = shape
+
+    def fun(t: float, z: FloatArray) -> FloatArray:
+        y = z.reshape(n, n_state).T
+        dz = np.ascontiguousarray(rhs(t, t, np.ascontiguousarray(y)).T).ravel()
+        if not np.isfinite(dz).all():
+            if method == "LSODA":  # Fortran calls this: an exception would not stop it
+                pending.append(_NonFinite(t, dz.copy()))
+                return np.zeros_like(dz)
+            raise _NonFinite(t, dz)  # stop at once: scipy may shrink the step forever
+        return dz
+
+    return fun
+
+
+def _options(method: str, n: int, n_state: int) -> dict[str, Any]:
+    """The Jacobian's structure for the implicit methods: one dense block per scenario."""
+    options: dict[str, Any] = {}
+    if method in ("BDF", "Radau"):
+        import scipy.sparse as sp
+
+        options["jac_sparsity"] = sp.block_diag([np.ones((n_state, n_state))] * n, format="csr")
+    elif method == "LSODA":
+        options["lband"] = options["uband"] = n_state - 1
+    return options
+
+
+def _saver(
+    t_eval: FloatArray,
+    shape: tuple[int, int],
+    clamp_rows: IntArray | None,
+    status: Status,
+    on_save: Callable[[int, float, FloatArray], None],
+) -> SaveUntil:
+    """``save_until(t, state_at)``: save every time of ``t_eval`` up to ``t`` not yet saved,
+    the state there given by ``state_at`` (flat), non-negative rows cut at zero."""
+    n, n_state = shape
+    k = 0  # next saved time
+
+    def save_until(t: float, state_at: Callable[[float], FloatArray]) -> None:
+        nonlocal k
+        while k < len(t_eval) and t_eval[k] <= t:
+            y = np.ascontiguousarray(state_at(float(t_eval[k])).reshape(n, n_state).T)
+            if clamp_rows is not None and clamp_rows.size:
+                y[clamp_rows] = np.maximum(y[clamp_rows], 0.0)
+            status.check(float(t_eval[k]), y)
+            on_save(k, float(t_eval[k]), y)
+            k += 1
+
+    return save_until
+
+
+def _visit(
+    t_eval: FloatArray,
+    max_step: float,
+    y0: FloatArray,
+    save_until: SaveUntil,
+    after_step: Callable[[float, FloatArray], None] | None,
+) -> None:
+    """Nothing to integrate (a model of auxiliaries only): visit the saved times, and times
+    ``max_step`` apart, so that step hooks still run."""
+    z0 = np.ascontiguousarray(y0.T).ravel()
+    visits = t_eval
+    if np.isfinite(max_step):
+        visits = np.union1d(t_eval, np.arange(t_eval[0], t_eval[-1], max_step))
+    for t in visits[1:]:
+        if after_step is not None:
+            after_step(float(t), y0)
+        save_until(float(t), lambda _t: z0)
+
+
 _STALL_STEPS = 100
 """Consecutive steps shorter than 1e-12 of the span after which a scipy run is stopped."""
 
@@ -142,7 +186,7 @@ class _NonFinite(Exception):
 def _step_solver(
     make: Callable[[], OdeSolver[Any]],
     status: Status,
-    save_until: Callable[[float, Callable[[float], FloatArray]], None],
+    save_until: SaveUntil,
     after_step: Callable[[float, FloatArray], None] | None,
     shape: tuple[int, int],
     pending: list[_NonFinite],

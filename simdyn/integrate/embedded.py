@@ -30,6 +30,9 @@ BatchRhs = Callable[[Any, Any, FloatArray], FloatArray]
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
 _MAX_FACTOR = 10.0
+#: consecutive steps shorter than 1e-12 of the span after which a scenario is stopped (as in
+#: the scipy adapter): its step size collapsed at a discontinuity or a singularity
+_STALL_STEPS = 100
 
 
 def _rms_rows(x: FloatArray) -> FloatArray:
@@ -89,6 +92,7 @@ class _Batch:
         self.fail_row = np.full(n, -1, dtype=np.int64)
         self.fail_save = np.full(n, -1, dtype=np.int64)  # first save a failure left empty
         self.worst_row = np.zeros(n, dtype=np.int64)  # the row of the largest last error
+        self.stalled = np.zeros(n, dtype=np.int64)  # consecutive collapsed steps
         self.message = ""
         self.f = rhs(self.t, self.t, self.y)
         self._fail(~np.isfinite(self.f).all(axis=0), self.f, "a derivative became non-finite")
@@ -150,6 +154,19 @@ class _Batch:
         self.h_abs = np.where(self.active, h, self.h_abs)  # the last step ends at the end
         return h
 
+    def _stop_stalled(self, h: FloatArray) -> FloatArray:
+        """Fail the scenarios whose steps have been collapsed for :data:`_STALL_STEPS` attempts
+        (they would otherwise crawl for ever); ``h`` with their steps set to zero."""
+        tiny = 1e-12 * (self.t_end - float(self.t_eval[0]))
+        self.stalled = np.where(self.active & (h <= tiny), self.stalled + 1, 0)
+        collapsed = self.stalled >= _STALL_STEPS
+        if not collapsed.any():
+            return h
+        marker = np.zeros_like(self.y)
+        marker[self.worst_row, np.arange(self.y.shape[1])] = np.nan
+        self._fail(collapsed, marker, "the step size collapsed")
+        return np.where(self.active, h, 0.0)
+
     def _attempt(self, h: FloatArray) -> tuple[FloatArray, list[FloatArray]]:
         """One trial step of length ``h``: the new state and all stage derivatives."""
         pair = self.pair
@@ -165,7 +182,7 @@ class _Batch:
 
     def step(self) -> None:
         """Advance every active scenario by one attempted step (accepted or rejected)."""
-        h = self._step_sizes()
+        h = self._stop_stalled(self._step_sizes())
         y_new, ks = self._attempt(h)
         finite = np.ones(self.y.shape[1], dtype=bool)
         for k in ks[1:]:

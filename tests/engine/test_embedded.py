@@ -131,3 +131,20 @@ def test_a_model_without_stocks_is_saved_at_every_time(make_model: Make) -> None
     m = make_model({"x": "TIME * 2"})
     ds = simdyn.simulate(m, method="bs23")
     np.testing.assert_allclose(ds.x.values[:, 0], 2 * ds.time.values)
+
+
+def test_a_collapsed_step_size_fails_the_scenario_instead_of_crawling() -> None:
+    """``SAFEDIV(s, s - 10)`` with ``s`` starting at 10 switches between 0 and a pole at the
+    start: the step size collapses, and each scenario stops with a failure (it once hung)."""
+    model = simdyn.model_from_dict(
+        {
+            "model": {"name": "collapse", "time_units": "month"},
+            "time": {"start": 0, "stop": 4, "dt": 0.25},
+            "constants": {"gain": {"value": 1.5}},
+            "stocks": {"s": {"initial": "10", "inflows": ["f"], "non_negative": True}},
+            "flows": {"f": {"equation": "SAFEDIV(s, s - 10) + INT(s) + (s ^ 0.5) * gain"}},
+        }
+    )
+    ds = simdyn.simulate(model, method="bs23", params={"gain": [1.0, 2.0]})
+    assert (ds["status"].values == 1).all()
+    assert (ds["failed_time"].values < 1.0).all()

@@ -7,7 +7,9 @@ extension-function instances, the number of scenarios and the time settings), wh
 (the stock rates, written into ``out`` when given),
 ``observe(t, ts, y)``, ``events(t, ts, y)`` and ``record(t, ts, y)`` (the last two ``None``
 when the model has no events or no ``DELAY``). ``rhs`` computes only the auxiliaries the stock
-rates need, in order, with no per-variable Python dispatch.
+rates need, in order, with no per-variable Python dispatch; its operations on the state write
+into scratch arrays allocated once per number of scenarios (see :mod:`.numpy_into`), so a call
+allocates nothing but what numpy has no ``out=`` form for.
 
 The source comes only from the IR's syntax trees (see :mod:`.numpy_expr`): names are validated
 identifiers with a prefix, numbers are re-printed with ``repr(float)`` and elements become
@@ -24,13 +26,18 @@ from simdyn.errors import ModelError
 from simdyn.model import ir, runtime
 from simdyn.model.compiled import CompiledModel, EventSlot, StockSlot
 from simdyn.model.emit.numpy_expr import Code, Emitter, code_name, printer
+from simdyn.model.emit.numpy_into import IntoEmitter, Stmt, pack
 
 __all__ = ["emit_numpy", "module_source"]
 
 
-def emit_numpy(program: ir.Program) -> CompiledModel:
-    """Generate, compile and wrap the numpy module of ``program``."""
-    source, functions = module_source(program)
+def emit_numpy(program: ir.Program, *, scratch: bool = True) -> CompiledModel:
+    """Generate, compile and wrap the numpy module of ``program``.
+
+    ``scratch=False`` writes ``rhs`` as plain numpy expressions (a temporary per operation),
+    the form ``observe`` uses; results are bit-identical either way.
+    """
+    source, functions = module_source(program, scratch=scratch)
     bind = _load(program, source)
     slot_of = {s.name: s for s in program.stocks}
     events = tuple(
@@ -56,9 +63,9 @@ def emit_numpy(program: ir.Program) -> CompiledModel:
     )
 
 
-def module_source(program: ir.Program) -> tuple[str, tuple[str, ...]]:
+def module_source(program: ir.Program, *, scratch: bool = True) -> tuple[str, tuple[str, ...]]:
     """The module's source, and the extension functions it calls."""
-    m = _Module(program)
+    m = _Module(program, scratch)
     body = [
         "def bind(P, F, S, _DT, _START, _STOP):",
         *(f"    p_{c.name} = P[{c.name!r}]" for c in program.constants),
@@ -95,8 +102,9 @@ def _load(program: ir.Program, source: str) -> Any:
 class _Module:
     """Prints the functions of the generated module."""
 
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, scratch: bool = True) -> None:
         self.p = program
+        self.scratch = scratch
         histories = {h.name: h.dims for h in program.histories}
         self.em: Emitter = printer(program.dim_order, program.elements, program.symbols, histories)
 
@@ -146,18 +154,8 @@ class _Module:
 
     def make(self) -> list[str]:
         p = self.p
-        lines = [
-            "    def make(C):",
-            f"        ({self.inits()}) = C",
-            "        def rhs(t, ts, y, out=None):",
-        ]
-        lines += self.evaluate(p.rhs)
-        lines += ["            if out is None:", "                out = np.empty_like(y)"]
-        slot_of = {s.name: s for s in p.stocks}
-        lines += [
-            f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}" for r in p.rates
-        ]
-        lines.append("            return out")
+        lines = ["    def make(C):", f"        ({self.inits()}) = C"]
+        lines += self.rhs_into() if self.scratch else self.rhs_plain()
         evaluate_all = self.evaluate(p.evaluate)
         lines += ["        def observe(t, ts, y):", *evaluate_all]
         lines.append(f"            return ({''.join(f'v_{n}, ' for n in p.observed)})")
@@ -177,6 +175,81 @@ class _Module:
             lines.append("        record = None")
         lines.append("        return rhs, observe, events, record")
         return lines
+
+    def rhs_plain(self) -> list[str]:
+        """``rhs`` as plain numpy expressions."""
+        lines = ["        def rhs(t, ts, y, out=None):", *self.evaluate(self.p.rhs)]
+        lines += ["            if out is None:", "                out = np.empty_like(y)"]
+        slot_of = {s.name: s for s in self.p.stocks}
+        lines += [
+            f"            {_rows(slot_of[r.target], 'out')} = {self.value(r)}" for r in self.p.rates
+        ]
+        return [*lines, "            return out"]
+
+    def rhs_into(self) -> list[str]:
+        """``rhs`` writing into scratch arrays, one set per number of scenarios ``_S``."""
+        p, em = self.p, self.em
+        ie = IntoEmitter(
+            em.dim_order,
+            em.elements,
+            em.symbols,
+            em.lookups,
+            em.histories,
+            em.used_functions,
+            wide={s.name for s in p.stocks},
+            plain=em,
+        )
+        ie.stmts += [Stmt(f"v_{s.name} = {_view(s)}") for s in p.stocks]
+        for a in p.rhs:
+            self.assign_into(ie, a)
+        slot_of = {s.name: s for s in p.stocks}
+        for r in p.rates:
+            assert r.expr is not None
+            c = ie.emit(r.expr)
+            value = em.align(c, r.dims) if c.dims else c.text
+            ie.stmts.append(Stmt(f"{_rows(slot_of[r.target], 'out')} = {value}"))
+        body, buffers = pack(ie.stmts, ie.temps)
+        arrays = "".join(
+            f"np.empty({self.shape(dims, 'S')}{', dtype=bool' if t == 'bool' else ''}), "
+            for dims, t in buffers
+        )
+        names = "".join(f"_b{k}, " for k in range(len(buffers)))
+        return [
+            "        _width = [-1, ()]",
+            "        def _scratch(S):",
+            "            if _width[0] != S:",
+            f"                _width[1] = ({arrays})",
+            "                _width[0] = S",
+            "            return _width[1]",
+            "        def rhs(t, ts, y, out=None):",
+            "            _S = y.shape[-1]",
+            f"            ({names}) = _scratch(_S)",
+            "            if out is None:",
+            "                out = np.empty_like(y)",
+            *("            " + line for line in body),
+            "            return out",
+        ]
+
+    def assign_into(self, ie: IntoEmitter, a: ir.Assign) -> None:
+        """Append the statements computing ``a`` to ``ie.stmts``."""
+        target = code_name(self.p.symbols[a.target])
+        if a.expr is None:
+            ie.wide.add(a.target)
+            ie.stmts.append(Stmt(f"{target} = np.empty({self.shape(a.dims, '_S')})"))
+            for i, e in enumerate(a.elements):
+                ie.stmts.append(Stmt(f"{target}[{i}] = {ie.emit(e).text}"))
+            return
+        if not ie.is_wide(a.expr):
+            ie.stmts += [Stmt(line) for line in self.assign(a)]
+            return
+        ie.wide.add(a.target)
+        c = ie.emit(a.expr)
+        if a.non_negative:
+            c = ie.op("np.maximum", [c.text, "0.0"], c.dims)
+        text = c.text
+        if c.dims != a.dims:
+            text = f"np.broadcast_to({ie.align(c, a.dims)}, {self.shape(a.dims, '_S')})"
+        ie.stmts.append(Stmt(f"{target} = {text}"))
 
     def event(self, ev: ir.Event) -> str:
         resets = "".join(f"{self.value(r)}, " for r in ev.resets)

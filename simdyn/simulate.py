@@ -173,17 +173,19 @@ def simulate(
         "max_memory": max_memory,
     }
     if start_from is not None:
-        return _simulate_from(model, start_from, settings)
+        return _simulate_from(model, start_from, scenario_offset, settings)
     return _simulate_batch(model, scenario_offset=scenario_offset, **settings)
 
 
-def _simulate_from(model: Model, start_from: StartFrom, settings: dict[str, Any]) -> xr.Dataset:
+def _simulate_from(
+    model: Model, start_from: StartFrom, scenario_offset: int, settings: dict[str, Any]
+) -> xr.Dataset:
     """:func:`simulate` with every scenario starting from the state ``start_from`` names."""
     where = {k: settings[k] for k in ("start", "dt", "network", "seed")}
     state = start_state(model, start_from, **where)
     model, start_values = start_model(model, state)
     params = {**start_values, **(settings["params"] or {})}
-    ds = simulate(model, **{**settings, "params": params})
+    ds = simulate(model, **{**settings, "params": params}, scenario_offset=scenario_offset)
     ds = ds.drop_vars([c for c in ds.coords if str(c).startswith(START_PREFIX)])
     ds.attrs["start_from"] = _describe_start(start_from)
     return ds

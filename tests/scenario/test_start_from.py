@@ -158,3 +158,21 @@ def test_the_start_is_the_style_s_own_state_whatever_the_scenario_sets(tmp_path:
     for stock in simdyn.load_model("learning_org").stocks:
         assert float(run[stock]) == float(directive[stock]), stock
     assert run_scenario(path).dataset.attrs["start_from"] == "style directive"
+
+
+def test_a_started_batch_keeps_each_scenarios_random_stream_under_scenario_offset() -> None:
+    from simdyn.model.model import model_from_dict
+
+    m = model_from_dict(
+        {
+            "model": {"name": "r", "time_units": "month"},
+            "time": {"stop": 5, "dt": 0.5},
+            "constants": {"c": {"value": 1.0}},
+            "stocks": {"s": {"initial": "1", "inflows": ["f"]}},
+            "flows": {"f": {"equation": "c * NORMAL(0, 1)"}},
+        }
+    )
+    base = simdyn.simulate(m, seed=1).sel(time=2)
+    whole = simdyn.simulate(m, params={"c": [1, 2, 3, 4]}, seed=7, start_from=base)
+    tail = simdyn.simulate(m, params={"c": [3, 4]}, seed=7, start_from=base, scenario_offset=2)
+    assert np.array_equal(whole.s.values[:, 2:], tail.s.values)

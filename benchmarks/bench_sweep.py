@@ -96,11 +96,12 @@ def _peak_rss(proc: Any, stop: threading.Event, out: list[int]) -> None:
 
 
 def measure_sweep(
-    n: int, chunk: int, workers: int | None, keep: Path | None = None
+    n: int, chunk: int, workers: int | None, keep: Path | None = None, threads: int | None = None
 ) -> dict[str, float]:
     """One sweep in a fresh ``simdyn sweep`` process: wall time and peak RSS.
 
-    ``keep``: the store to write (kept); default a temporary one.
+    ``keep``: the store to write (kept); default a temporary one. ``threads``: the compiled
+    kernels' thread count in the process (``NUMBA_NUM_THREADS``; default: every core).
     """
     with tempfile.TemporaryDirectory() as tmp:
         path = _write_scenario(Path(tmp), n, chunk)
@@ -109,7 +110,8 @@ def measure_sweep(
         if workers:
             cmd += ["--workers", str(workers)]
         began = time.perf_counter()
-        proc = subprocess.Popen(cmd)
+        env = {**os.environ, **({"NUMBA_NUM_THREADS": str(threads)} if threads else {})}
+        proc = subprocess.Popen(cmd, env=env)
         stop, peak = threading.Event(), []
         watcher = threading.Thread(target=_peak_rss, args=(proc, stop, peak))
         watcher.start()
@@ -119,7 +121,13 @@ def measure_sweep(
         watcher.join()
         if proc.returncode:
             raise SystemExit(f"sweep failed: {' '.join(cmd)}")
-    return {"rows": n, "wall_s": wall, "peak_mb": peak[0] / 1e6, "workers": workers or 0}
+    return {
+        "rows": n,
+        "wall_s": wall,
+        "peak_mb": peak[0] / 1e6,
+        "workers": workers or 0,
+        "threads": threads or 0,
+    }
 
 
 EMA_SCRIPT = r"""
@@ -228,39 +236,42 @@ def _versions() -> str:
     )
 
 
-def scaling(sizes: list[int], chunk: int, modes: list[int | None], repeat: int) -> list[str]:
-    """Wall time and peak memory of each sweep size, in-process and/or on 2 dask workers."""
+#: how a scaling sweep runs: (label, dask workers, kernel threads in the sweep process)
+MODES = {
+    "serial": ("in-process, one thread", None, 1),
+    "threads": ("in-process, kernels on every core", None, None),
+    "dask": ("2 dask workers, one thread each", 2, None),
+}
+
+
+def scaling(sizes: list[int], chunk: int, modes: list[str], repeat: int) -> list[str]:
+    """Wall time and peak memory of each sweep size in each mode (:data:`MODES`)."""
     rows: list[dict[str, Any]] = []
     for n in sizes:
-        for workers in modes:
-            runs = [measure_sweep(n, chunk, workers) for _ in range(repeat)]
+        for mode in modes:
+            label, workers, threads = MODES[mode]
+            runs = [measure_sweep(n, chunk, workers, threads=threads) for _ in range(repeat)]
             for r in runs:
                 print(json.dumps(r), flush=True)
-            rows.append(
-                {
-                    "rows": n,
-                    "workers": workers or 0,
-                    "wall_s": _median([r["wall_s"] for r in runs]),
-                    "peak_mb": max(r["peak_mb"] for r in runs),
-                }
-            )
+            wall = _median([r["wall_s"] for r in runs])
+            peak = max(r["peak_mb"] for r in runs)
+            rows.append({"rows": n, "mode": mode, "label": label, "wall_s": wall, "peak_mb": peak})
     lines = [
         f"`learning_org`, 60 months at dt 0.125 (Euler), 4 uncertainties, 3 scalar outcomes and "
         f"3 series kept yearly, chunks of {chunk}; median of {repeat} run(s).",
         "",
-        "| scenarios | workers | wall time (s) | per scenario (µs) | peak RSS, all processes (MB) |",
+        "| scenarios | how | wall time (s) | per scenario (µs) | peak RSS, all processes (MB) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r['rows']:,} | {r['workers'] or 'in-process'} | {r['wall_s']:.1f} | "
+            f"| {r['rows']:,} | {r['label']} | {r['wall_s']:.1f} | "
             f"{1e6 * r['wall_s'] / r['rows']:.0f} | {r['peak_mb']:.0f} |"
         )
     for n in sizes:
-        serial = next((r for r in rows if r["rows"] == n and not r["workers"]), None)
-        dask = next((r for r in rows if r["rows"] == n and r["workers"]), None)
-        if serial and dask:
-            eff = serial["wall_s"] / (2 * dask["wall_s"])
+        by_mode = {r["mode"]: r["wall_s"] for r in rows if r["rows"] == n}
+        if "serial" in by_mode and "dask" in by_mode:
+            eff = by_mode["serial"] / (2 * by_mode["dask"])
             lines += ["", f"Parallel efficiency on 2 workers at {n:,}: {eff:.2f}."]
     return lines
 
@@ -308,7 +319,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement (median)")
     ap.add_argument("--write", action="store_true", help=f"write the summary to {RESULTS.name}")
     args = ap.parse_args()
-    modes: list[int | None] = [None] if args.serial_only else [2] if args.dask_only else [None, 2]
+    modes = (
+        ["serial", "threads"] if args.serial_only else ["dask"] if args.dask_only else list(MODES)
+    )
     lines = ["# Sweep benchmark", "", f"Machine: {_versions()}.", ""]
     if not args.ema_only:
         lines += [*scaling(args.rows, args.chunk, modes, args.repeat), ""]

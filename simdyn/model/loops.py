@@ -136,6 +136,17 @@ def _enumerate(
     return lo_cycles, False
 
 
+def _broken_link(spec: ModelSpec | None, loop: str, u: str, v: str) -> ModelError:
+    """The error for a named loop whose variable ``v`` does not depend on the one before it."""
+    return ModelError(
+        f"loop {loop!r}: {v!r} does not depend on {u!r}",
+        file=spec.source if spec else None,
+        line=spec.line_of("loops", loop, "variables") if spec else None,
+        where=f"loops.{loop}.variables",
+        hint="list every variable of the loop in causal order (the last links to the first)",
+    )
+
+
 def make_loops(
     g: nx.DiGraph[str], cycles: Iterable[Sequence[str]], spec: ModelSpec | None = None
 ) -> list[Loop]:
@@ -151,13 +162,7 @@ def make_loops(
         for i, u in enumerate(ls.variables):
             v = ls.variables[(i + 1) % len(ls.variables)]
             if not g.has_edge(u, v):
-                raise ModelError(
-                    f"loop {ls.name!r}: {v!r} does not depend on {u!r}",
-                    file=spec.source if spec else None,
-                    line=spec.line_of("loops", ls.name, "variables") if spec else None,
-                    where=f"loops.{ls.name}.variables",
-                    hint="list every variable of the loop in causal order (the last links to the first)",
-                )
+                raise _broken_link(spec, ls.name, u, v)
         key = _canonical(ls.variables, order)
         unique.add(key)
         named[key] = (ls.name, ls.description, ls.polarity)
@@ -231,13 +236,7 @@ def fold_loops(
             chain = unfold(gx, ls.variables, owner)
         except KeyError as exc:
             u, v = exc.args[0]
-            raise ModelError(
-                f"loop {ls.name!r}: {v!r} does not depend on {u!r}",
-                file=spec.source if spec else None,
-                line=spec.line_of("loops", ls.name, "variables") if spec else None,
-                where=f"loops.{ls.name}.variables",
-                hint="list every variable of the loop in causal order (the last links to the first)",
-            ) from None
+            raise _broken_link(spec, ls.name, u, v) from None
         key = _canonical(chain, xorder)
         chains[key] = fold_cycle(key, owner)
     entries = [(_canonical(f, order), c) for c, f in chains.items()]

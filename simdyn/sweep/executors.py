@@ -11,13 +11,16 @@ is called in this process as chunks complete, in any order.
   dies has its task rerun elsewhere (the region write is idempotent).
 
 Local worker processes ask Linux to kill them when this process dies (``PR_SET_PDEATHSIG``),
-so a sweep killed outright leaves no worker behind.
+so a sweep killed outright leaves no worker behind. Each runs its compiled kernels on one
+thread (``NUMBA_NUM_THREADS=1``): the workers are the parallelism, and a kernel spreading its
+blocks over every core in every worker would put several threads on each core.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import sys
 import uuid
@@ -30,6 +33,9 @@ from simdyn.errors import SimdynError
 __all__ = ["DaskExecutor", "Executor", "InProcess", "ProcessPool", "make_executor"]
 
 ChunkFn = Callable[[Any, int], tuple[int, int, float]]
+
+#: the environment of a local worker process: one thread for compiled kernels and for BLAS
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 class Executor(Protocol):
@@ -52,6 +58,12 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+
+
+def _start_worker() -> None:
+    """Initializer of a process-pool worker: one thread per worker, dies with the sweep."""
+    os.environ.update(WORKER_ENV)
+    die_with_parent()
 
 
 class InProcess:
@@ -81,7 +93,7 @@ class ProcessPool:
         self.pool = ProcessPoolExecutor(
             max_workers=n,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent,
+            initializer=_start_worker,
         )
 
     def run(
@@ -122,6 +134,7 @@ class DaskExecutor:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.CRITICAL,
+                env=WORKER_ENV,
                 preload=["simdyn.sweep.executors"],  # dask_setup: die with this process
             )
             self.client = make_client(self.cluster)

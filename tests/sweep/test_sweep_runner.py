@@ -137,6 +137,16 @@ def test_killed_dask_worker_loses_and_duplicates_nothing(data: Path, tmp_path: P
     _same(tmp_path / "ref.zarr", store)
 
 
+def _worker_env(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_local_workers_run_their_kernels_on_one_thread_each() -> None:
+    with DaskExecutor(n=2) as ex:
+        threads = ex.client.run(_worker_env, "NUMBA_NUM_THREADS")
+    assert list(threads.values()) == ["1", "1"]
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     return [int(p) for p in out.stdout.split()]

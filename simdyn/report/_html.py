@@ -222,7 +222,9 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
         try:
             # values near the float limit overflow in the scores: those scores are not drawn
             with np.errstate(over="ignore", invalid="ignore"):
-                dom = loop_dominance(r.dataset, r.plan.model, discover=False)
+                dom = loop_dominance(
+                    r.dataset, r.plan.model, discover=False, seed=r.plan.scenario.seed
+                )
         except SimdynError:
             return None  # a run that did not save every variable
         xscale = axis_scale(dom["time"].values)  # time near the float limit: see scale_note

@@ -167,3 +167,37 @@ def test_a_narrow_figure_keeps_its_tick_labels_and_axis_label_inside() -> None:
     fig = plot_timeseries(ds, ["x"], ncols=4, panel=(3.6, 2.4))  # one policy panel
     renderer = FigureCanvasAgg(fig).get_renderer()
     assert fig.axes[0].get_tightbbox(renderer).x0 >= 0
+
+
+NOISY_GOAL = """\
+[model]
+name = "noisy_goal"
+time_units = "month"
+[time]
+stop = 24
+dt = 0.25
+[constants]
+goal = { value = 100, units = "widget" }
+adjust_time = { value = 3, units = "month" }
+perception_time = { value = 2, units = "month" }
+[stocks.level]
+initial = "50"
+units = "widget"
+inflows = ["adjustment"]
+[flows.adjustment]
+equation = "(goal - SMTH1(level, perception_time)) / adjust_time + noise"
+units = "widget/month"
+[auxiliaries.noise]
+equation = "NORMAL(0, 1)"
+units = "widget/month"
+"""
+
+
+def test_the_report_scores_the_loops_of_a_random_model_with_a_smooth(tmp_path: Path) -> None:
+    from simdyn.report._html import _dominance_plot
+
+    (tmp_path / "m.toml").write_text(NOISY_GOAL)
+    (tmp_path / "s.toml").write_text('model = "m.toml"\nseed = 3\n')
+    plot = _dominance_plot(run_scenario(tmp_path / "s.toml"))
+    assert plot is not None  # the smooth's hidden stock is re-simulated with the run's seed
+    assert plot.name == "loop_dominance"

@@ -259,6 +259,36 @@ class PrimResult:
     mass: float
     trajectory: pd.DataFrame
     bounds: pd.DataFrame
+    share: float
+    """The cases of interest's share of the whole sample."""
+    threshold: float
+    """The density the box was asked for."""
+
+    def box_table(self) -> pd.DataFrame:
+        """Each restricted input and what the box keeps of it (a range, or the values kept)."""
+
+        def kept(name: str) -> str:
+            lo: Any = self.limits.loc[name, "min"]
+            hi: Any = self.limits.loc[name, "max"]
+            if isinstance(lo, set | frozenset):
+                return ", ".join(sorted(map(str, lo)))
+            return f"{float(lo):.4g} to {float(hi):.4g}"
+
+        return pd.DataFrame(
+            {"input": list(self.limits.index), "kept": [kept(n) for n in self.limits.index]}
+        )
+
+    def summary(self) -> str:
+        """One line: the condition, the box's coverage and density, or why there is no box."""
+        if self.limits.empty:
+            return (
+                f"PRIM: {self.condition} in {self.share:.1%} of the runs, and no box of inputs "
+                f"reaches a density of {self.threshold:.3f}: no input range concentrates them"
+            )
+        return (
+            f"PRIM box where {self.condition} ({self.share:.1%} of the runs): coverage "
+            f"{self.coverage:.3f}, density {self.density:.3f}, mass {self.mass:.3f}"
+        )
 
 
 def _inputs(ds: xr.Dataset) -> pd.DataFrame:
@@ -276,7 +306,9 @@ def prim_boxes(ds: xr.Dataset, outcome: str | None = None, *, threshold: float =
     The cases of interest are the runs in which some goal is missed, or, with ``outcome``,
     the worst quarter of runs of that outcome (by its ``sense``). The box is the one of
     EMA Workbench's peeling trajectory with the highest coverage whose density is at least
-    ``threshold`` (the last one if none is).
+    ``threshold`` (the last one if none is). Where the cases of interest already make up
+    ``threshold`` of the whole sample, the whole input space would qualify and say nothing, so
+    the density asked for is raised halfway from their share to 1 (``PrimResult.threshold``).
     """
     try:
         with warnings.catch_warnings():
@@ -288,6 +320,9 @@ def prim_boxes(ds: xr.Dataset, outcome: str | None = None, *, threshold: float =
     y, condition = _cases(ds, outcome)
     if y.all() or not y.any():
         raise SimdynError(f"PRIM needs both kinds of runs, but {condition} in all or none")
+    share = float(np.mean(y))
+    if share >= threshold:
+        threshold = share + (1.0 - share) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         alg = prim.Prim(x, y, threshold=threshold)
@@ -307,6 +342,8 @@ def prim_boxes(ds: xr.Dataset, outcome: str | None = None, *, threshold: float =
         mass=float(traj.at[i, "mass"]),
         trajectory=traj[["coverage", "density", "mass", "res_dim"]].copy(),
         bounds=init[restricted].T.rename(columns={0: "min", 1: "max"}),
+        share=share,
+        threshold=threshold,
     )
 
 
@@ -392,11 +429,8 @@ def format_analysis(res: Analysis) -> str:
     )
     if res.prim is not None:
         p = res.prim
-        head = (
-            f"PRIM box where {p.condition}: coverage {p.coverage:.3f}, density {p.density:.3f}, "
-            f"mass {p.mass:.3f}"
-        )
-        parts.append(f"{head}\n{p.limits.to_string()}")
+        box = "" if p.limits.empty else "\n" + p.box_table().to_string(index=False)
+        parts.append(p.summary() + box)
     parts.extend(res.notes)
     return "\n\n".join(parts)
 

@@ -108,7 +108,8 @@ def prim_chart(result: PrimResult) -> Figure:
         lo, hi = lims.loc[name, "min"], lims.loc[name, "max"]
         blo, bhi = bounds.loc[name, "min"], bounds.loc[name, "max"]
         if isinstance(lo, set | frozenset) or isinstance(blo, set | frozenset):
-            ax.text(0.5, k, f"{name} ∈ {sorted(map(str, lo))}", ha="center", va="center")
+            ax.barh(k, 1.0, left=0.0, color="#dddddd", height=0.5)
+            ax.text(0.5, k, ", ".join(sorted(map(str, lo))), ha="center", va="center", fontsize=8)
             continue
         span = float(bhi) - float(blo) or 1.0
         ax.barh(k, 1.0, left=0.0, color="#dddddd", height=0.5)
@@ -116,7 +117,7 @@ def prim_chart(result: PrimResult) -> Figure:
         ax.text(1.01, k, f"{float(lo):.3g} – {float(hi):.3g}", va="center", fontsize=8)
     ax.set_yticks(range(len(lims)), list(lims.index))
     ax.set_xlim(0, 1.25)
-    ax.invert_yaxis()
+    ax.set_ylim(len(lims) - 0.5, -0.5)
     ax.set_xlabel("share of the sampled range")
     ax.set_title(
         f"PRIM box where {result.condition}: coverage {result.coverage:.2f}, "
@@ -156,9 +157,11 @@ def write_report(ds: xr.Dataset, analysis: Analysis, out: str | os.PathLike[str]
         )
         sections.append(_table(analysis.satisficing))
         sections.append(_table(analysis.outcomes))
-    if analysis.prim is not None:
+    if analysis.prim is not None and analysis.prim.limits.empty:
+        sections.append(f"<p>{html.escape(analysis.prim.summary())}.</p>")
+    elif analysis.prim is not None:
         sections.append(figure(prim_chart(analysis.prim), "PRIM scenario discovery"))
-        sections.append(_table(analysis.prim.limits.reset_index(names="input")))
+        sections.append(_table(analysis.prim.box_table()))
     notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in analysis.notes)
     body = _page(ds, "\n".join(sections), notes)
     path = Path(out)

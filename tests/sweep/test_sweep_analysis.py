@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,28 @@ def test_robustness_and_prim_find_the_slow_cups(tmp_path: Path) -> None:
     assert 10 < lo < 15  # cups fail above tau = 10 / ln((180 - room) / (120 - room)): 11.8-14.4
     assert box.density >= 0.8
     assert table.mean_regret.iloc[0] == 0
+
+
+def test_prim_asks_for_more_than_the_base_rate(tmp_path: Path) -> None:
+    path = tmp_path / "teacup_sweep.toml"
+    path.write_text(
+        TEACUP.replace(
+            '[sweep.levers.tau_scale]\nparam = "characteristic_time"\nvalues = [1]\n', ""
+        )
+    )
+    run_sweep(load_sweep(path), tmp_path / "t.zarr")
+    ds = load_results(tmp_path / "t.zarr")
+    missed = float(np.mean(ds.goal_cool_met.values != 1))
+    # a density the whole sample already has would make the whole input space the box
+    box = prim_boxes(ds, threshold=missed / 2)
+    assert box.share == pytest.approx(missed)
+    assert box.threshold == pytest.approx(missed + (1 - missed) / 2)
+    assert box.density >= box.threshold
+    assert "characteristic_time" in box.limits.index
+    assert box.summary().startswith("PRIM box where a goal is missed")
+    assert list(box.box_table().columns) == ["input", "kept"]
+    empty = dataclasses.replace(box, limits=box.limits.iloc[:0])
+    assert "no input range concentrates them" in empty.summary()
 
 
 def test_policies_regret_against_the_best(data: Path) -> None:

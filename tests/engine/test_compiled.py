@@ -172,17 +172,20 @@ def test_what_the_compiled_backend_refuses_is_named(
     assert 'backend="numpy"' in str(err.value)
 
 
-def test_a_fixed_delay_and_random_events_are_refused(make_model: Make) -> None:
-    delayed = make_model(
-        {"late": "DELAY(s, 1, 0)"},
-        stocks={"s": {"initial": "1", "inflows": ["g"]}},
-        flows={"g": {"equation": "0.1"}},
+def test_random_events_are_refused_and_auto_falls_back_to_numpy() -> None:
+    m = simdyn.model_from_dict(
+        {
+            "model": {"name": "shocks", "time_units": "s"},
+            "time": {"start": 0, "stop": 1, "dt": 0.25},
+            "stocks": {"s": {"initial": "1", "inflows": ["g"]}},
+            "flows": {"g": {"equation": "0.1"}},
+            "events": {"shock": {"hazard": "0.5", "reset": {"s": "s + 1"}}},
+        }
     )
-    with pytest.raises(simdyn.ScenarioError, match=r"DELAY\(x, tau\).*backend=\"numpy\""):
-        simdyn.simulate(delayed, backend="compiled")
+    with pytest.raises(simdyn.ScenarioError, match=r"random events \(shock\).*backend=\"numpy\""):
+        simdyn.simulate(m, backend="compiled")
     # auto falls back to numpy for what the compiled backend does not run
-    ds = simdyn.simulate(delayed, backend="auto")
-    assert ds.attrs["backend"] == "numpy"
+    assert simdyn.simulate(m, backend="auto").attrs["backend"] == "numpy"
 
 
 def test_lookups_match_numpy_at_breakpoints_beyond_the_ends_and_on_nan(make_model: Make) -> None:

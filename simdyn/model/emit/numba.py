@@ -1,8 +1,9 @@
 """The compiled emitter: a :class:`~simdyn.model.ir.Program` as one numba kernel, time loop inside.
 
-The generated module (see :func:`kernel_source`) has three scalar functions, each looping over
-the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock)
-and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
+The generated module (see :func:`kernel_source`) has four scalar functions, each looping over
+the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock),
+``_record`` (the inputs of fixed ``DELAY`` s after a step, into the block's history ``H``, one
+row per step at the times ``T``) and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
 scenario into ``nf``) — and ``run``, which integrates a
 whole chunk: scenarios in blocks of ``BL``, blocks spread over all cores (``prange``), the time
 loop inside, and inside each stage the scenario loop innermost over straight-line code, so LLVM
@@ -88,7 +89,14 @@ class _Printer:
         self.rows, self.n_p, init_rows, self.n_c = _layout(program)
         self.init_rows = {k: v + self.n_p for k, v in init_rows.items()}
         self.d_row = self.n_p + self.n_c
-        self.sp = ScalarPrinter(program, self.rows, self.init_rows, DEFAULT_BLOCK)
+        self.history_rows: dict[str, int] = {}
+        self.n_h = 0
+        for h in program.histories:
+            self.history_rows[h.name] = self.n_h
+            self.n_h += int(np.prod(h.shape)) if h.shape else 1
+        self.sp = ScalarPrinter(
+            program, self.rows, self.init_rows, DEFAULT_BLOCK, self.history_rows
+        )
 
     def target(self, a: ir.Assign, flat: int) -> str:
         sym = self.p.symbols[a.target]
@@ -116,16 +124,26 @@ class _Printer:
             for k in range(s.stop - s.start)
         ]
 
+    def store_histories(self, row: str) -> list[str]:
+        """Each fixed ``DELAY``'s input into row ``row`` of ``H``."""
+        lines = []
+        for h in self.p.histories:
+            for idx in index_tuples(h.shape):
+                col = (self.history_rows[h.name] + flat_index(h.shape, idx)) * DEFAULT_BLOCK
+                lines.append(f"{_I1}H[{row}, {col} + j] = {self.sp.ref(h.input, idx)}")
+        return lines
+
     def init(self) -> list[str]:
         lines = [f"{_I1}t = _START", f"{_I1}ts = _START"]
         for a in self.p.initial:
             lines += self.assign(a, _I1)
+        lines += self.store_histories("0")
         for s in self.p.stocks:
             for k in range(s.stop - s.start):
                 lines.append(
                     f"{_I1}{slot((s.start + k) * DEFAULT_BLOCK, 'Y')} = {local(s.name, k)}"
                 )
-        return _over_block("_init(Y, B, m, _DT, _START, _STOP)", lines)
+        return _over_block("_init(Y, B, m, _DT, _START, _STOP, H, T, nh)", lines)
 
     def rhs(self) -> list[str]:
         lines = self.load_stocks()
@@ -139,7 +157,15 @@ class _Printer:
                 text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
                 row = self.d_row + st.start + flat_index(st.shape, idx)
                 lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
-        return _over_block("_rhs(Y, B, m, t, ts, _DT, _START, _STOP)", lines)
+        return _over_block("_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
+
+    def record(self) -> list[str]:
+        """``_record``: each fixed ``DELAY``'s input after a step, into row ``nh`` of ``H``."""
+        lines = self.load_stocks()
+        for a in self.p.evaluate:
+            lines += self.assign(a, _I1)
+        lines += self.store_histories("nh")
+        return _over_block("_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
 
     def observe(self) -> list[str]:
         lines = self.load_stocks()
@@ -157,7 +183,8 @@ class _Printer:
                 o += 1
         lines.append(f"{_I1}nf[lo + j] += bad")
         return _over_block(
-            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP)", lines
+            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh)",
+            lines,
         )
 
 
@@ -256,30 +283,36 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
     n = P.shape[1]
     ns = Bw.size
     n_blocks = (n + BL - 1) // BL
+    T = np.empty(n_steps + 1)  # the times of the recorded steps (of fixed DELAYs' inputs)
+    for k in range(n_steps + 1):
+        T[k] = start + k * dt
     for b in nb.prange(n_blocks):
         lo = b * BL
         m = min(n, lo + BL) - lo
         Y = np.empty(NS * BL)
         Z = np.empty((ns, NS * BL))
         B = np.empty(NB * BL)
+        H = np.empty((n_steps + 1 if NH > 0 else 1, max(NH, 1) * BL))
         for r in range(NP):
             for j in range(m):
                 B[r * BL + j] = P[r, lo + j]
-        _init(Y, B, m, dt, start, stop)
+        zero = ns - ns  # 0, but not a literal (one specialization of each function)
+        nh = zero  # steps recorded in H
+        _init(Y, B, m, dt, start, stop, H, T, nh)
+        nh += 1
         if _nonfinite(Y, m):
             _fail(Y, m, lo, start, ok, fail_time, fail_row)
-        zero = ns - ns  # 0, but not a literal (one specialization of each function)
         q = zero
-        _observe(Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop)
+        _observe(Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop, H, T, nh)
         q += 1
         for i in range(n_steps):
             t = start + i * dt
             bad = 0
             for st in range(ns):
                 if st == 0:
-                    _rhs(Y, B, m, t, t, dt, start, stop)
+                    _rhs(Y, B, m, t, t, dt, start, stop, H, T, nh)
                 else:
-                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop)
+                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop, H, T, nh)
                 for st2 in range(st + 1, ns):
                     w = dt * A[st2, st]
                     if st == 0 and A[st2, st] != 0.0:
@@ -293,10 +326,15 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                 else:
                     bad = _finish(Y, B, dt * Bw[st], m, clamp)
             t_next = start + (i + 1) * dt
+            if NH > 0:
+                _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh)
+                nh += 1
             if bad:
                 _fail(Y, m, lo, t_next, ok, fail_time, fail_row)
             if (i + 1) % save_every == 0:
-                _observe(Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop)
+                _observe(
+                    Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop, H, T, nh
+                )
                 q += 1
 """
 
@@ -307,7 +345,7 @@ def kernel_source(program: ir.Program) -> str:
     Raises
     ------
     UnsupportedByCompiled
-        For random events, extension and network functions and the fixed ``DELAY``.
+        For random events and extension and network functions.
     """
     if program.events:
         names = ", ".join(e.name for e in program.events)
@@ -322,16 +360,17 @@ def kernel_source(program: ir.Program) -> str:
         "import numpy as np",
         "from simdyn.model.emit.numba_runtime import pulse as _pulse, ramp as _ramp",
         "from simdyn.model.emit.numba_runtime import safediv as _safediv, step as _step",
-        "from simdyn.model.emit.numba_runtime import interp as _interp",
+        "from simdyn.model.emit.numba_runtime import history as _history, interp as _interp",
         f"BL = {DEFAULT_BLOCK}",
         f"NS = {program.n_state}",
         f"NP = {pr.n_p}",
         f"NB = {max(pr.d_row + program.n_state, 1)}",
         f"DO = {pr.d_row * DEFAULT_BLOCK}",
+        f"NH = {pr.n_h}",
     ]
     parts = ["\n".join(head)]
     parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
-    for fn in (pr.init(), pr.rhs(), pr.observe()):
+    for fn in (pr.init(), pr.rhs(), pr.record(), pr.observe()):
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
     parts.append(_HELPERS)
     parts.append(_DRIVER)

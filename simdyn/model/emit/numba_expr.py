@@ -5,7 +5,7 @@ element (``v_name_3``), a reduction a sum written out over its elements, so the 
 kernel works on numbers only (no arrays inside a step, no allocation). The rules for
 dimensions, subscripts and reductions are those of :mod:`simdyn.model.emit.numpy_expr`, which
 has already checked every expression; anything the compiled backend cannot run (network and
-extension functions, the fixed ``DELAY``) is refused with :class:`UnsupportedByCompiled`.
+extension functions) is refused with :class:`UnsupportedByCompiled`.
 """
 
 from __future__ import annotations
@@ -82,13 +82,16 @@ class ScalarPrinter:
     Constants and ``INIT`` values live in a block's work buffer ``B``, one row of ``block``
     numbers per element: ``constant_rows`` and ``init_rows`` give the first row of each, read as
     ``B[row * block + j]`` (``j`` the scenario within the block; the offset is a literal, so
-    LLVM sees that rows never overlap). Every other variable is a local ``v_name_k``.
+    LLVM sees that rows never overlap). The recorded inputs of fixed ``DELAY`` s live in ``H``,
+    one step a row, ``history_rows`` the first column (in elements) of each. Every other
+    variable is a local ``v_name_k``.
     """
 
     program: ir.Program
     constant_rows: Mapping[str, int]
     init_rows: Mapping[str, int]
     block: int
+    history_rows: Mapping[str, int] = field(default_factory=dict)
     _dims: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     # -- names ----------------------------------------------------------------------------------
@@ -132,6 +135,8 @@ class ScalarPrinter:
             return self._union(node.cond, node.then, node.otherwise)
         assert isinstance(node, Call)
         upper = node.func.upper()
+        if node.func.startswith("$history:"):
+            return self._history_of(node).dims
         if node.func in self.program.symbols or upper == "LOOKUP":
             return self.dims(node.args[-1])
         b = BUILTINS.get(upper)
@@ -213,7 +218,7 @@ class ScalarPrinter:
 
     def _call(self, node: Call, env: Env) -> str:
         if node.func.startswith("$history:"):
-            raise UnsupportedByCompiled("the fixed pipeline DELAY(x, tau)")
+            return self._history(node, env)
         upper = node.func.upper()
         sym = self.program.symbols.get(node.func)
         if sym is not None and sym.kind == "lookup":
@@ -243,6 +248,19 @@ class ScalarPrinter:
         if upper == "SAFEDIV":
             return f"_safediv({', '.join(args)}{', 0.0' if len(args) == 2 else ''})"
         raise UnsupportedByCompiled(f"the builtin {upper}")  # pragma: no cover
+
+    def _history(self, node: Call, env: Env) -> str:
+        """``DELAY``'s read of its recorded input: column ``(row + element) * block + j`` of
+        ``H`` (rows: the recorded steps, ``nh`` of them so far, at times ``T``)."""
+        h = self._history_of(node)
+        flat = flat_index(h.shape, tuple(env[d] for d in h.dims))
+        col = (self.history_rows[h.name] + flat) * self.block
+        tau, init = (self.emit(a, env) for a in node.args)
+        return f"_history(H, T, nh, {col} + j, t, {tau}, {init})"
+
+    def _history_of(self, node: Call) -> ir.History:
+        name = node.func.partition(":")[2]
+        return next(h for h in self.program.histories if h.name == name)
 
     def _lookup(self, name: str, arg: Node, env: Env) -> str:
         return f"_lk_{name}({self.emit(arg, env)})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["interp", "pulse", "ramp", "safediv", "step"]
+__all__ = ["history", "interp", "pulse", "ramp", "safediv", "step"]
 
 _EPS = 1e-9
 
@@ -67,3 +67,33 @@ def interp(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
         if res != res and fp[j] == fp[j + 1]:
             res = fp[j]
     return float(res)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def history(
+    H: np.ndarray, T: np.ndarray, n: int, col: int, t: float, tau: float, init: float
+) -> float:
+    """:meth:`simdyn.model.runtime.History.lookup` for one number: column ``col`` of the first
+    ``n`` rows of ``H`` (recorded at times ``T``) at ``t - tau``, ``init`` before ``T[0]``."""
+    if n == 0:
+        return init
+    target = t - tau
+    lo, hi = 0, n  # np.searchsorted(T[:n], target, side="right")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if T[mid] <= target:
+            lo = mid + 1
+        else:
+            hi = mid
+    if target != target:
+        lo = n  # numpy sorts NaN last
+    upper = min(max(lo, 1), max(n - 1, 1))
+    lower = upper - 1
+    top = min(upper, n - 1)
+    t0, t1 = T[lower], T[top]
+    v0, v1 = H[lower, col], H[top, col]
+    span = t1 - t0 if t1 > t0 else 1.0
+    w = (target - t0) / span
+    w = np.minimum(np.maximum(w, 0.0), 1.0)
+    inside = v0 + w * (v1 - v0)
+    return init if target < T[0] else inside

@@ -229,3 +229,14 @@ def test_the_first_non_finite_saved_variable_is_named_alike(make_model: Make) ->
     ds = simdyn.simulate(m, params={"z": z}, method="euler", backend="compiled")
     assert ds.status.values.tolist() == [0, 1, 1, 0, 1]
     assert ds.failed_time.values[[1, 2, 4]].tolist() == [2.0, 0.75, 1.0]
+
+
+def test_a_change_of_the_kernel_helpers_leaves_old_kernels_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from simdyn.model.emit import numba_cache
+
+    source = kernel_source(to_ir(simdyn.load_model("teacup").spec))
+    before = numba_cache.module_path(source)
+    monkeypatch.setattr(numba_cache, "_runtime_digest", lambda: "helpers of another release")
+    assert numba_cache.module_path(source) != before

@@ -1,11 +1,14 @@
 """Where compiled kernels live on disk, and whether one is there (without importing numba).
 
-A kernel's module is named by a hash of its source and of the numba version; numba keeps the
-machine code (``cache=True``) in ``__pycache__`` beside it.
+A kernel's module is named by a hash of its source, of the numba version and of the helpers it
+calls (``numba_runtime.py``); numba keeps the machine code (``cache=True``) in ``__pycache__``
+beside it. numba's own cache notices a change of the kernel's source but not of the helpers the
+kernel imports, so a new simdyn whose helpers changed must not find the old module.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -29,10 +32,17 @@ def cache_dir() -> Path:
     return Path(base) / "simdyn" / "kernels"
 
 
+@functools.cache
+def _runtime_digest() -> str:
+    """A hash of the helpers every kernel calls."""
+    return hashlib.sha256(Path(__file__).with_name("numba_runtime.py").read_bytes()).hexdigest()
+
+
 def module_path(source: str) -> Path:
     """The file that holds the kernel module of ``source``."""
     version = importlib.metadata.version("numba")
-    digest = hashlib.sha256(f"{version}\n{source}".encode()).hexdigest()[:24]
+    key = f"{version}\n{_runtime_digest()}\n{source}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return cache_dir() / f"simdyn_kernel_{digest}.py"
 
 

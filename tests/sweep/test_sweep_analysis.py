@@ -86,7 +86,10 @@ sense = "min"
 """
 
 
-def test_robustness_and_prim_find_the_slow_cups(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cups(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
+    """The teacup sweep without its lever: one policy over uncertain cups."""
+    tmp_path = tmp_path_factory.mktemp("cups")
     path = tmp_path / "teacup_sweep.toml"
     path.write_text(
         TEACUP.replace(
@@ -95,6 +98,11 @@ def test_robustness_and_prim_find_the_slow_cups(tmp_path: Path) -> None:
     )
     run_sweep(load_sweep(path), tmp_path / "t.zarr")
     ds = load_results(tmp_path / "t.zarr")
+    return ds
+
+
+def test_robustness_and_prim_find_the_slow_cups(cups: xr.Dataset) -> None:
+    ds = cups
     share, table = robustness(ds)
     met = ds.goal_cool_met.values == 1
     assert share.satisficing.iloc[0] == pytest.approx(met.mean())
@@ -111,15 +119,8 @@ def test_robustness_and_prim_find_the_slow_cups(tmp_path: Path) -> None:
     assert table.mean_regret.iloc[0] == 0
 
 
-def test_prim_asks_for_more_than_the_base_rate(tmp_path: Path) -> None:
-    path = tmp_path / "teacup_sweep.toml"
-    path.write_text(
-        TEACUP.replace(
-            '[sweep.levers.tau_scale]\nparam = "characteristic_time"\nvalues = [1]\n', ""
-        )
-    )
-    run_sweep(load_sweep(path), tmp_path / "t.zarr")
-    ds = load_results(tmp_path / "t.zarr")
+def test_prim_asks_for_more_than_the_base_rate(cups: xr.Dataset) -> None:
+    ds = cups
     missed = float(np.mean(ds.goal_cool_met.values != 1))
     # a density the whole sample already has would make the whole input space the box
     box = prim_boxes(ds, threshold=missed / 2)

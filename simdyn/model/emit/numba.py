@@ -35,6 +35,7 @@ import numpy as np
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
+from simdyn.model.emit.numba_adaptive import adaptive_source
 from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_expr import (
     ScalarPrinter,
@@ -377,6 +378,7 @@ def kernel_source(program: ir.Program) -> str:
     # one block needs no threads (waking them costs more than a small run on a busy machine)
     serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
     parts.append(serial.replace("nb.prange(", "range("))
+    parts.append(adaptive_source())  # dopri5 and bs23: emit/numba_adaptive.py
     return "\n\n\n".join(parts)
 
 
@@ -397,6 +399,7 @@ class CompiledKernel:
     compile_seconds: float
     from_cache: bool
     run_serial: Any = None
+    module: Any = None  # the generated module (its adaptive driver: emit/numba_adaptive.py)
 
     def simulate(
         self,
@@ -567,6 +570,7 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
     module = _load(source)
     run, run_serial = module.run, module.run_serial
     kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
+    kernel.module = module
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
     # compile both drivers for the argument types of every later call: a chunk of no scenarios

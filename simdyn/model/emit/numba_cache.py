@@ -1,7 +1,7 @@
 """Where compiled kernels live on disk, and whether one is there (without importing numba).
 
 A kernel's module is named by a hash of its source, of the numba version and of the helpers it
-calls (``numba_runtime.py``); numba keeps the machine code (``cache=True``) in ``__pycache__``
+calls (``numba_runtime.py``) or that write its drivers (``numba_adaptive.py``); numba keeps the machine code (``cache=True``) in ``__pycache__``
 beside it. numba's own cache notices a change of the kernel's source but not of the helpers the
 kernel imports, so a new simdyn whose helpers changed must not find the old module.
 """
@@ -32,10 +32,17 @@ def cache_dir() -> Path:
     return Path(base) / "simdyn" / "kernels"
 
 
+#: the modules besides the generated source that a kernel's machine code depends on
+HELPERS = ("numba_runtime.py", "numba_adaptive.py")
+
+
 @functools.cache
 def _runtime_digest() -> str:
-    """A hash of the helpers every kernel calls."""
-    return hashlib.sha256(Path(__file__).with_name("numba_runtime.py").read_bytes()).hexdigest()
+    """A hash of the helpers every kernel calls (and of the adaptive driver's module)."""
+    digest = hashlib.sha256()
+    for name in HELPERS:
+        digest.update(Path(__file__).with_name(name).read_bytes())
+    return digest.hexdigest()
 
 
 def module_path(source: str) -> Path:
@@ -46,9 +53,12 @@ def module_path(source: str) -> Path:
     return cache_dir() / f"simdyn_kernel_{digest}.py"
 
 
-def is_cached(source: str) -> bool:
-    """Whether the machine code of ``source``'s kernel is on disk (a run pays no compiling)."""
+def is_cached(source: str, driver: str = "run") -> bool:
+    """Whether the machine code of ``source``'s kernel is on disk (a run pays no compiling).
+
+    ``driver``: the entry point a run calls, ``"run"`` (fixed steps) or ``"run_adaptive"``.
+    """
     path = module_path(source)
     if not path.exists():
         return False
-    return any((path.parent / "__pycache__").glob(f"{path.stem}.run-*.nbi"))
+    return any((path.parent / "__pycache__").glob(f"{path.stem}.{driver}-*.nbi"))

@@ -732,7 +732,7 @@ def _choose_backend(
         source = kernel_source(to_ir(model.spec, nodelist=nodelist))
     except UnsupportedByCompiled:
         return None
-    driver = "run" if method in FIXED_METHODS else "run_adaptive"
+    driver = "run" if method in FIXED_METHODS else f"run_{method}"
     if work < AUTO_UNCACHED and not is_cached(source, driver):
         return None
     return model.kernel(nodelist)

@@ -378,7 +378,7 @@ def kernel_source(program: ir.Program) -> str:
     # one block needs no threads (waking them costs more than a small run on a busy machine)
     serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
     parts.append(serial.replace("nb.prange(", "range("))
-    parts.append(adaptive_source())  # dopri5 and bs23: emit/numba_adaptive.py
+    parts.append(adaptive_source(pr.rhs(), pr.observe()))  # dopri5, bs23: numba_adaptive.py
     return "\n\n\n".join(parts)
 
 

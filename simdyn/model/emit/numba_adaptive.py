@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
-from simdyn.integrate import BS23, EmbeddedPair, Status
+from simdyn.integrate import EMBEDDED_PAIRS, EmbeddedPair, Status
 
 if TYPE_CHECKING:
     from simdyn.model.emit.numba import CompiledKernel
@@ -42,26 +42,11 @@ FAILURES = (
 )
 
 _FUNCTIONS = '''
-@nb.njit(cache=True, error_model="numpy")
-def _ad_comb(K, w, n_k, r):
-    # sum_i w[i] K[i, r], zero weights skipped, in order (the numpy driver's _combine)
-    acc = 0.0
-    first = True
-    for i in range(n_k):
-        if w[i] != 0.0:
-            if first:
-                acc = w[i] * K[i, r]
-                first = False
-            else:
-                acc = acc + w[i] * K[i, r]
-    return acc
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _ad_rhs(S, B, K, k, j, t, dt, start, stop, H, T, nh, one):
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ad_rhs(S, B, K, k, j, t, dt, start, stop, H, T, nh):
     # the derivatives at the state in S (scenario j of the block) into K[k]; the first
     # non-finite row, or -1
-    _rhs(S[j:], B[j:], one, t, t, dt, start, stop, H, T, nh)
+    _rhs1(S, B, j, t, t, dt, start, stop, H, T, nh)
     bad = -1
     for r in range(NS):
         x = B[DO + r * BL + j]
@@ -71,9 +56,9 @@ def _ad_rhs(S, B, K, k, j, t, dt, start, stop, H, T, nh, one):
     return bad
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ad_save(S, B, j, lo, q, x, clamp, t_eval, ok, fail_time, fail_row, W, out, col, nf,
-             dt, start, stop, H, T, nh, one):
+             dt, start, stop, H, T, nh):
     # save q of scenario j: the state x (NaN where not reached), non-negative rows clamped,
     # checked (the first non-finite saved state fails the scenario) and observed
     s = lo + j
@@ -87,12 +72,12 @@ def _ad_save(S, B, j, lo, q, x, clamp, t_eval, ok, fail_time, fail_row, W, out, 
             fail_time[s] = t_eval[q]
             fail_row[s] = r
     tq = t_eval[q]
-    _observe(S[j:], B[j:], one, s, W, out, col, nf, q, tq, tq, dt, start, stop, H, T, nh)
+    _observe1(S, B, j, lo, W, out, col, nf, q, tq, tq, dt, start, stop, H, T, nh)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ad_initial(S, B, K, j, y, t, length, max_step, rtol, atol, iexpo, dt, start, stop, H, T,
-                nh, one):
+                nh):
     # scipy's select_initial_step (K[0] holds f; f1 goes to K[1]); the step and the first
     # non-finite row of f1 (or -1)
     d0 = 0.0
@@ -112,7 +97,7 @@ def _ad_initial(S, B, K, j, y, t, length, max_step, rtol, atol, iexpo, dt, start
     h0 = np.minimum(h0, length)
     for r in range(NS):
         S[r * BL + j] = y[r] + h0 * K[0, r]
-    bad = _ad_rhs(S, B, K, 1, j, t + h0, dt, start, stop, H, T, nh, one)
+    bad = _ad_rhs(S, B, K, 1, j, t + h0, dt, start, stop, H, T, nh)
     d2 = 0.0
     for r in range(NS):
         sc = atol + np.abs(y[r]) * rtol
@@ -127,69 +112,7 @@ def _ad_initial(S, B, K, j, y, t, length, max_step, rtol, atol, iexpo, dt, start
     return np.minimum(np.minimum(100 * h0, h1), min(length, max_step)), bad
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _ad_error(y, yn, K, E, n_k, h, rtol, atol):
-    # the RMS of the weighted error estimate and its largest row (np.argmax: the first NaN)
-    acc = 0.0
-    worst = 0
-    big = 0.0
-    nan = False
-    for r in range(NS):
-        sc = atol + np.maximum(np.abs(y[r]), np.abs(yn[r])) * rtol
-        w = h * _ad_comb(K, E, n_k, r) / sc
-        acc = w * w if r == 0 else acc + w * w
-        a = np.abs(w)
-        if not nan:
-            if a != a:
-                worst = r
-                nan = True
-            elif r == 0 or a > big:
-                worst = r
-                big = a
-    return np.sqrt(acc / NS), worst
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _ad_attempt(S, B, K, j, y, yn, t, h, A, Bw, CN, dt, start, stop, H, T, nh, one):
-    # one trial step: stage derivatives into K[1:], the new state into yn; the first
-    # non-finite row of the first stage that has one, or -1
-    ns = Bw.size
-    for st in range(1, ns):
-        for r in range(NS):
-            S[r * BL + j] = y[r] + h * _ad_comb(K, A[st], st, r)
-        bad = _ad_rhs(S, B, K, st, j, t + CN[st] * h, dt, start, stop, H, T, nh, one)
-        if bad >= 0:
-            return bad
-    for r in range(NS):
-        yn[r] = y[r] + h * _ad_comb(K, Bw, ns, r)
-        S[r * BL + j] = yn[r]
-    return _ad_rhs(S, B, K, ns, j, t + h, dt, start, stop, H, T, nh, one)
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _ad_dense(S, B, K, j, lo, k_next, y, xs, t, h, PT, clamp, t_eval, ok, fail_time,
-              fail_row, W, out, col, nf, dt, start, stop, H, T, nh, one):
-    # every saved time inside the accepted step [t, t + h], from the pair's dense output;
-    # the next save
-    n_save = t_eval.size
-    n_k = PT.shape[1]
-    t_new = t + h
-    while k_next < n_save and t_eval[k_next] <= t_new:
-        theta = (t_eval[k_next] - t) / h
-        for r in range(NS):
-            acc = 0.0
-            power = 1.0
-            for d in range(PT.shape[0]):
-                power = power * theta
-                acc += _ad_comb(K, PT[d], n_k, r) * power
-            xs[r] = y[r] + h * acc
-        _ad_save(S, B, j, lo, k_next, xs, clamp, t_eval, ok, fail_time, fail_row, W, out,
-                 col, nf, dt, start, stop, H, T, nh, one)
-        k_next += 1
-    return k_next
-
-
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ad_control(err, h_abs, rejected, expo):
     # the next step size after an attempt with error err (scipy's factors)
     if err < 1.0:
@@ -207,39 +130,39 @@ def _ad_control(err, h_abs, rejected, expo):
 
 _SCENARIO = '''
 @nb.njit(cache=True, error_model="numpy")
-def _ad_scenario(j, lo, Y0, B, S, K, y, yn, xs, A, Bw, CN, E, PT, expo, iexpo, t_eval, rtol,
+def _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval, rtol,
                  atol, max_step, dt, start, stop, clamp, W, out, col, nf, ok, fail_time,
-                 fail_row, steps, info, fail_t, H, T, nh, one):
+                 fail_row, steps, info, fail_t, H, T, nh):
     # integrate scenario j of the block from its initial state in Y0
     s = lo + j
-    ns = Bw.size
+    ns = NK - 1
     n_save = t_eval.size
     t = t_eval[0]
     t_end = t_eval[n_save - 1]
     for r in range(NS):
         y[r] = Y0[r * BL + j]
         S[r * BL + j] = y[r]
-    _ad_save(S, B, j, lo, 0, y, clamp, t_eval, ok, fail_time, fail_row, W, out, col, nf,
-             dt, start, stop, H, T, nh, one)
-    k_next = 1
+    _ad_save(S, B, j, lo, nh, y, clamp, t_eval, ok, fail_time, fail_row, W, out, col, nf,
+             dt, start, stop, H, T, nh)
+    k_next = nh + 1  # nh is 0 (no fixed DELAY): the first save is done
     n_steps = 0
     if NS == 0:
         for q in range(1, n_save):
             _ad_save(S, B, j, lo, q, y, clamp, t_eval, ok, fail_time, fail_row, W, out, col,
-                     nf, dt, start, stop, H, T, nh, one)
+                     nf, dt, start, stop, H, T, nh)
         steps[s] = 0
         return
     # why the scenario stopped: (attempt * 4 + phase, kind), the failing row, -1 for none
     key, kind, row = -1, 0, -1
     for r in range(NS):
         S[r * BL + j] = y[r]
-    bad = _ad_rhs(S, B, K, 0, j, t, dt, start, stop, H, T, nh, one)
+    bad = _ad_rhs(S, B, K, 0, j, t, dt, start, stop, H, T, nh)
     if bad >= 0:
         key, kind, row = 0, 0, bad
     h_abs = 0.0
     if key < 0:
         h_abs, bad = _ad_initial(S, B, K, j, y, t, t_end - t, max_step, rtol, atol, iexpo,
-                                 dt, start, stop, H, T, nh, one)
+                                 dt, start, stop, H, T, nh)
         if bad >= 0:
             key, kind, row = 1, 0, bad
     active = key < 0 and not t >= t_end
@@ -265,16 +188,16 @@ def _ad_scenario(j, lo, Y0, B, S, K, y, yn, xs, A, Bw, CN, E, PT, expo, iexpo, t
         if stalled >= STALL:
             key, kind, row = 4 * attempt + 1, 2, worst
             break
-        bad = _ad_attempt(S, B, K, j, y, yn, t, h, A, Bw, CN, dt, start, stop, H, T, nh, one)
+        bad = _ad_attempt_PAIR(S, B, K, j, y, yn, t, h, dt, start, stop, H, T, nh)
         if bad >= 0:
             key, kind, row = 4 * attempt + 2, 0, bad
             break
-        err, worst = _ad_error(y, yn, K, E, ns + 1, h, rtol, atol)
+        err, worst = _ad_error_PAIR(y, yn, K, h, rtol, atol)
         h_abs = _ad_control(err, h_abs, rejected, expo)
         if err < 1.0:
-            k_next = _ad_dense(S, B, K, j, lo, k_next, y, xs, t, h, PT, clamp, t_eval, ok,
+            k_next = _ad_dense_PAIR(S, B, K, j, lo, k_next, y, xs, t, h, clamp, t_eval, ok,
                                fail_time, fail_row, W, out, col, nf, dt, start, stop, H, T,
-                               nh, one)
+                               nh)
             for r in range(NS):
                 y[r] = yn[r]
                 K[0, r] = K[ns, r]
@@ -288,7 +211,7 @@ def _ad_scenario(j, lo, Y0, B, S, K, y, yn, xs, A, Bw, CN, E, PT, expo, iexpo, t
         xs[r] = np.nan
     for q in range(k_next, n_save):
         _ad_save(S, B, j, lo, q, xs, clamp, t_eval, ok, fail_time, fail_row, W, out, col, nf,
-                 dt, start, stop, H, T, nh, one)
+                 dt, start, stop, H, T, nh)
     steps[s] = n_steps
     info[s, 0] = key
     info[s, 1] = kind
@@ -301,10 +224,9 @@ def _ad_scenario(j, lo, Y0, B, S, K, y, yn, xs, A, Bw, CN, E, PT, expo, iexpo, t
 
 _DRIVER = '''
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def run_adaptive(P, W, A, Bw, CN, E, PT, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
+def run_PAIR(P, W, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
                  stop, clamp, out, col, nf, ok, fail_time, fail_row, steps, info, fail_t):
     n = P.shape[1]
-    ns = Bw.size
     n_blocks = (n + BL - 1) // BL
     T = np.zeros(1)
     for b in nb.prange(n_blocks):
@@ -314,64 +236,169 @@ def run_adaptive(P, W, A, Bw, CN, E, PT, expo, iexpo, t_eval, rtol, atol, max_st
         S = np.empty(NS * BL)
         B = np.empty(NB * BL)
         H = np.empty((1, BL))
-        K = np.empty((ns + 1, max(NS, 1)))
+        K = np.empty((NK, max(NS, 1)))
         y = np.empty(max(NS, 1))
         yn = np.empty(max(NS, 1))
         xs = np.empty(max(NS, 1))
         for r in range(NP):
             for j in range(m):
                 B[r * BL + j] = P[r, lo + j]
-        zero = ns - ns  # 0 and 1, but not literals (one specialization of each function)
-        one = zero + 1
+        zero = n - n  # 0, but not a literal (one specialization of each function)
         _init(Y0, B, m, dt, start, stop, H, T, zero)
         for j in range(m):
-            _ad_scenario(j, lo, Y0, B, S, K, y, yn, xs, A, Bw, CN, E, PT, expo, iexpo, t_eval,
+            _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval,
                          rtol, atol, max_step, dt, start, stop, clamp, W, out, col, nf, ok,
-                         fail_time, fail_row, steps, info, fail_t, H, T, zero, one)
+                         fail_time, fail_row, steps, info, fail_t, H, T, zero)
 '''
 
 
-def adaptive_source() -> str:
-    """The adaptive driver's source (``run_adaptive`` and ``run_adaptive_serial``), for the
-    generated module: it calls that module's ``_init``, ``_rhs`` and ``_observe``."""
-    serial = _DRIVER.replace("parallel=True, ", "").replace(
-        "def run_adaptive(", "def run_adaptive_serial("
-    )
-    return "\n\n\n".join(
-        [
-            f"STALL = {STALL_STEPS}",
-            _FUNCTIONS.strip("\n"),
-            _SCENARIO.strip("\n"),
-            _DRIVER.strip("\n"),
-            serial.replace("nb.prange(", "range(").strip("\n"),
+def single_scenario(function: list[str]) -> str:
+    """A block function of the generated module (``def _rhs(Y, B, m, ...)`` looping over the
+    scenarios ``j`` of a block) as a function of one scenario (``def _rhs1(Y, B, j, ...)``):
+    the same body, without the loop."""
+    head, loop, *body = function
+    assert loop == "    for j in range(m):", loop
+    name, _, args = head.removeprefix("def ").partition("(")
+    assert args.startswith("Y, B, m, "), head
+    lines = [f"def {name}1(Y, B, j, {args.removeprefix('Y, B, m, ')}"]
+    lines += [line.removeprefix("    ") for line in body]
+    return '@nb.njit(cache=True, error_model="numpy")\n' + "\n".join(lines) + "\n    return None"
+
+
+def _sum(weights: Sequence[float]) -> str:
+    """``Σ w_i K[i, r]`` over the nonzero weights, left to right, as numpy's driver sums."""
+    terms = [f"{float(w)!r} * K[{i}, r]" for i, w in enumerate(weights) if w != 0.0]
+    return "(" + " + ".join(terms) + ")" if terms else "0.0"
+
+
+_INLINE = '@nb.njit(cache=True, error_model="numpy", inline="always")'
+
+
+def _attempt(pair: EmbeddedPair) -> list[str]:
+    """``_ad_attempt_<pair>``: one trial step, the pair's weights written in as literals."""
+    n = pair.stages
+    lines = [
+        _INLINE,
+        f"def _ad_attempt_{pair.name}(S, B, K, j, y, yn, t, h, dt, start, stop, H, T, nh):",
+        "    # stage derivatives into K[1:], the new state into yn; the first non-finite row",
+        "    # of the first stage that has one, or -1",
+    ]
+    for st in range(1, n):
+        lines += [
+            "    for r in range(NS):",
+            f"        S[r * BL + j] = y[r] + h * {_sum(pair.a[st])}",
+            f"    bad = _ad_rhs(S, B, K, {st}, j, t + {float(pair.c[st])!r} * h, dt, start, stop,"
+            " H, T, nh)",
+            "    if bad >= 0:",
+            "        return bad",
         ]
-    )
+    return [
+        *lines,
+        "    for r in range(NS):",
+        f"        yn[r] = y[r] + h * {_sum(pair.b)}",
+        "        S[r * BL + j] = yn[r]",
+        f"    return _ad_rhs(S, B, K, {n}, j, t + h, dt, start, stop, H, T, nh)",
+    ]
 
 
-def _pair_arrays(pair: EmbeddedPair) -> tuple[FloatArray, ...]:
-    s = pair.stages
-    a = np.zeros((s, s))
-    for i, row in enumerate(pair.a):
-        a[i, : len(row)] = row
-    b = np.asarray(pair.b, dtype=float)
-    c = np.asarray(pair.c, dtype=float)
-    e = np.asarray(pair.e, dtype=float)
-    pt = np.ascontiguousarray(np.asarray(pair.p, dtype=float).T)  # (degree, stages + 1)
-    return a, b, c, e, pt
+def _error(pair: EmbeddedPair) -> list[str]:
+    """``_ad_error_<pair>``: the RMS of the weighted error estimate and its largest row."""
+    return [
+        _INLINE,
+        f"def _ad_error_{pair.name}(y, yn, K, h, rtol, atol):",
+        "    acc = 0.0",
+        "    worst = 0",
+        "    big = 0.0",
+        "    nan = False",
+        "    for r in range(NS):",
+        "        sc = atol + np.maximum(np.abs(y[r]), np.abs(yn[r])) * rtol",
+        f"        w = h * {_sum(pair.e)} / sc",
+        "        acc = w * w if r == 0 else acc + w * w",
+        "        a = np.abs(w)",
+        "        if not nan:  # np.argmax: the first NaN, else the first largest",
+        "            if a != a:",
+        "                worst = r",
+        "                nan = True",
+        "            elif r == 0 or a > big:",
+        "                worst = r",
+        "                big = a",
+        "    return np.sqrt(acc / NS), worst",
+    ]
 
 
-_READY: dict[int, bool] = {}
+def _dense(pair: EmbeddedPair) -> list[str]:
+    """``_ad_dense_<pair>``: every saved time inside an accepted step, from the pair's dense
+    output ``y + h Σ_d (Σ_i p[i][d] K_i) θ^(d+1)``; returns the next save."""
+    lines = [
+        _INLINE,
+        f"def _ad_dense_{pair.name}(S, B, K, j, lo, k_next, y, xs, t, h, clamp, t_eval, ok,",
+        "        fail_time, fail_row, W, out, col, nf, dt, start, stop, H, T, nh):",
+        "    n_save = t_eval.size",
+        "    t_new = t + h",
+        "    while k_next < n_save and t_eval[k_next] <= t_new:",
+        "        theta = (t_eval[k_next] - t) / h",
+        "        for r in range(NS):",
+        "            acc = 0.0",
+        "            power = 1.0",
+    ]
+    for d in range(len(pair.p[0])):
+        lines += [
+            "            power = power * theta",
+            f"            acc = acc + {_sum([row[d] for row in pair.p])} * power",
+        ]
+    return [
+        *lines,
+        "            xs[r] = y[r] + h * acc",
+        "        _ad_save(S, B, j, lo, k_next, xs, clamp, t_eval, ok, fail_time, fail_row, W,",
+        "                 out, col, nf, dt, start, stop, H, T, nh)",
+        "        k_next += 1",
+        "    return k_next",
+    ]
 
 
-def prepare_adaptive(kernel: CompiledKernel) -> None:
-    """Compile (or load from the disk cache) ``kernel``'s adaptive driver, once per kernel.
+def _pair_source(pair: EmbeddedPair) -> list[str]:
+    """Everything one pair runs: its attempt, error and dense output, and its drivers
+    ``run_<pair>`` (blocks over all cores) and ``run_<pair>_serial``."""
+    own = [_SCENARIO, _DRIVER]
+    own = [part.replace("PAIR", pair.name).replace("NK", str(pair.stages + 1)) for part in own]
+    serial = own[1].replace("parallel=True, ", "").replace("nb.prange(", "range(")
+    serial = serial.replace(f"def run_{pair.name}(", f"def run_{pair.name}_serial(")
+    return [
+        "\n".join(_attempt(pair)),
+        "\n".join(_error(pair)),
+        "\n".join(_dense(pair)),
+        *(part.strip("\n") for part in (*own, serial)),
+    ]
+
+
+def adaptive_source(rhs: list[str], observe: list[str]) -> str:
+    """The adaptive drivers' source (``run_dopri5``, ``run_bs23`` and their ``_serial``
+    forms), for the generated module: they call its ``_init``, and ``rhs`` and ``observe``
+    (the module's ``_rhs`` and ``_observe``) made functions of one scenario."""
+    parts = [
+        f"STALL = {STALL_STEPS}",
+        single_scenario(rhs),
+        single_scenario(observe),
+        _FUNCTIONS.strip("\n"),
+    ]
+    for pair in EMBEDDED_PAIRS.values():
+        parts += _pair_source(pair)
+    return "\n\n\n".join(parts)
+
+
+_READY: set[tuple[int, str]] = set()
+
+
+def prepare_adaptive(kernel: CompiledKernel, pair: EmbeddedPair) -> None:
+    """Compile (or load from the disk cache) ``kernel``'s driver of ``pair``, once per kernel.
 
     The time it takes is added to ``kernel.compile_seconds``; ``kernel.from_cache`` stays true
     only when the driver, too, came from the cache.
     """
-    if _READY.get(id(kernel.module)):
+    key = (id(kernel.module), pair.name)
+    if key in _READY:
         return
-    run = kernel.module.run_adaptive
+    run = getattr(kernel.module, f"run_{pair.name}")
     t0 = time.perf_counter()
     ready = bool(run.signatures)
     hits_before = sum(run.stats.cache_hits.values())
@@ -380,7 +407,7 @@ def prepare_adaptive(kernel: CompiledKernel) -> None:
             kernel,
             {c.name: np.zeros((*c.shape, 1)) for c in kernel.program.constants},
             0,
-            pair=BS23,
+            pair=pair,
             t_eval=np.array([0.0, 1.0]),
             rtol=1e-3,
             atol=1e-6,
@@ -393,7 +420,7 @@ def prepare_adaptive(kernel: CompiledKernel) -> None:
     kernel.from_cache = kernel.from_cache and (
         ready or sum(run.stats.cache_hits.values()) > hits_before
     )
-    _READY[id(kernel.module)] = True
+    _READY.add(key)
 
 
 def simulate_adaptive(
@@ -424,7 +451,7 @@ def simulate_adaptive(
     stop.
     """
     if not warm:
-        prepare_adaptive(kernel)
+        prepare_adaptive(kernel, pair)
     program = kernel.program
     P = np.empty((kernel.n_params, n))
     for const in program.constants:
@@ -447,16 +474,10 @@ def simulate_adaptive(
             clamp[st.start : st.stop] = 1
     if parallel is None:
         parallel = n > 256
-    module = kernel.module
-    a, b, c, e, pt = _pair_arrays(pair)
-    (module.run_adaptive if parallel else module.run_adaptive_serial)(
+    driver = f"run_{pair.name}" + ("" if parallel else "_serial")
+    getattr(kernel.module, driver)(
         P,
         W,
-        a,
-        b,
-        c,
-        e,
-        pt,
         -1.0 / (pair.error_order + 1),
         1 / (pair.error_order + 1),
         t_eval,

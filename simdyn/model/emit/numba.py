@@ -196,7 +196,7 @@ def _over_block(signature: str, body: list[str]) -> list[str]:
     it, and one call covers a whole block (no per-scenario call overhead).
     """
     head = [f"def {signature}:", f"{_I1}for j in range(m):"]
-    return head + [_I1 + line for line in body]
+    return head + ([_I1 + line for line in body] or [_I2 + "pass"])  # a model without stocks
 
 
 #: numpy's floating-point semantics (1 / 0 is inf, not an exception), machine code on disk

@@ -389,33 +389,34 @@ def adaptive_source(rhs: list[str], observe: list[str]) -> str:
 _READY: set[tuple[int, str]] = set()
 
 
-def prepare_adaptive(kernel: CompiledKernel, pair: EmbeddedPair) -> None:
-    """Compile (or load from the disk cache) ``kernel``'s driver of ``pair``, once per kernel.
+def prepare_adaptive(kernel: CompiledKernel, pair: EmbeddedPair, parallel: bool) -> None:
+    """Compile (or load from the disk cache) ``kernel``'s driver of ``pair`` (its parallel or
+    its serial form), once per kernel.
 
     The time it takes is added to ``kernel.compile_seconds``; ``kernel.from_cache`` stays true
     only when the driver, too, came from the cache.
     """
-    key = (id(kernel.module), pair.name)
+    driver = f"run_{pair.name}" + ("" if parallel else "_serial")
+    key = (id(kernel.module), driver)
     if key in _READY:
         return
-    run = getattr(kernel.module, f"run_{pair.name}")
+    run = getattr(kernel.module, driver)
     t0 = time.perf_counter()
     ready = bool(run.signatures)
     hits_before = sum(run.stats.cache_hits.values())
-    for parallel in (False, True):  # a chunk of no scenarios: the types of every later call
-        simulate_adaptive(
-            kernel,
-            {c.name: np.zeros((*c.shape, 1)) for c in kernel.program.constants},
-            0,
-            pair=pair,
-            t_eval=np.array([0.0, 1.0]),
-            rtol=1e-3,
-            atol=1e-6,
-            dt=1.0,
-            save=list(kernel.program.observed)[:1],
-            parallel=parallel,
-            warm=True,
-        )
+    simulate_adaptive(  # a chunk of no scenarios: the argument types of every later call
+        kernel,
+        {c.name: np.zeros((*c.shape, 1)) for c in kernel.program.constants},
+        0,
+        pair=pair,
+        t_eval=np.array([0.0, 1.0]),
+        rtol=1e-3,
+        atol=1e-6,
+        dt=1.0,
+        save=list(kernel.program.observed)[:1],
+        parallel=parallel,
+        warm=True,
+    )
     kernel.compile_seconds += time.perf_counter() - t0
     kernel.from_cache = kernel.from_cache and (
         ready or sum(run.stats.cache_hits.values()) > hits_before
@@ -450,8 +451,6 @@ def simulate_adaptive(
     outflow limits of non-negative stocks use it); ``t_eval`` the saved times, from start to
     stop.
     """
-    if not warm:
-        prepare_adaptive(kernel, pair)
     program = kernel.program
     P = np.empty((kernel.n_params, n))
     for const in program.constants:
@@ -473,7 +472,9 @@ def simulate_adaptive(
         if st.non_negative:
             clamp[st.start : st.stop] = 1
     if parallel is None:
-        parallel = n > 256
+        parallel = n > kernel.module.BL  # one block needs no threads
+    if not warm:
+        prepare_adaptive(kernel, pair, parallel)
     driver = f"run_{pair.name}" + ("" if parallel else "_serial")
     getattr(kernel.module, driver)(
         P,

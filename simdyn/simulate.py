@@ -620,7 +620,7 @@ class _Run:
         status = Status.all_ok(n)
         saved = np.empty((len(grid.times), kernel.saved_rows(list(self.out)), n))
         nonfinite = np.zeros(n, dtype=np.int64)
-        status.steps = np.zeros(n, dtype=np.int64)
+        steps = status.steps = np.zeros(n, dtype=np.int64)
         info = np.full((n, 2), -1, dtype=np.int64)
         fail_t = np.full(n, np.nan)
         for lo in range(0, n, size):
@@ -639,7 +639,8 @@ class _Run:
                 col=lo,
                 nonfinite=nonfinite,
             )
-            status.steps[lo:hi] = st.steps
+            assert st.steps is not None
+            steps[lo:hi] = st.steps
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
             status.fail_row[lo:hi] = st.fail_row

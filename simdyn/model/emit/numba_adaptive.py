@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,7 +41,7 @@ FAILURES = (
     "the step size collapsed",
 )
 
-_FUNCTIONS = '''
+_FUNCTIONS = """
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _ad_rhs(S, B, K, k, j, t, dt, start, stop, H, T, nh):
     # the derivatives at the state in S (scenario j of the block) into K[k]; the first
@@ -126,9 +126,9 @@ def _ad_control(err, h_abs, rejected, expo):
     elif v == np.inf:
         v = 1.7976931348623157e308
     return h_abs * np.maximum(0.2, v)
-'''
+"""
 
-_SCENARIO = '''
+_SCENARIO = """
 @nb.njit(cache=True, error_model="numpy")
 def _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval, rtol,
                  atol, max_step, dt, start, stop, clamp, W, out, col, nf, ok, fail_time,
@@ -220,9 +220,9 @@ def _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval, rtol,
         # a failure leaves its saves empty: the state row that went non-finite names it
         if k_next < n_save and fail_time[s] == t_eval[k_next]:
             fail_row[s] = row
-'''
+"""
 
-_DRIVER = '''
+_DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run_PAIR(P, W, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
                  stop, clamp, out, col, nf, ok, fail_time, fail_row, steps, info, fail_t):
@@ -249,7 +249,7 @@ def run_PAIR(P, W, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
             _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval,
                          rtol, atol, max_step, dt, start, stop, clamp, W, out, col, nf, ok,
                          fail_time, fail_row, steps, info, fail_t, H, T, zero)
-'''
+"""
 
 
 def single_scenario(function: list[str]) -> str:

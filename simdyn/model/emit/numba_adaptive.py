@@ -1,11 +1,15 @@
 """Per-scenario adaptive stepping (``dopri5``, ``bs23``) inside a compiled kernel.
 
-:func:`adaptive_source` is the driver that :func:`simdyn.model.emit.numba.kernel_source` adds to
-every generated module: ``run_adaptive`` integrates a chunk with an embedded Runge–Kutta pair,
-scenarios in blocks of ``BL`` spread over all cores (``prange``) and, inside a block, one scenario
-after the other, each with its own time, step size and error control. It calls the module's
-``_rhs`` and ``_observe`` on views of the block's work arrays offset by the scenario (``m = 1``),
-so the derivatives are the fixed-step kernel's own code. The driver follows
+:func:`adaptive_source` is what :func:`simdyn.model.emit.numba.kernel_source` adds to every
+generated module: for each pair, ``run_<pair>`` (``run_dopri5``, ``run_bs23``; and a
+``_serial`` form for one block) integrates a chunk with that pair, scenarios in blocks of ``BL``
+spread over all cores (``prange``) and, inside a block, one scenario after the other, each with
+its own time, step size and error control. It calls the module's ``_rhs`` and ``_observe`` made
+functions of one scenario (``_rhs1``, ``_observe1``: the same body without the loop over the
+block, see :func:`single_scenario`), so the derivatives are the fixed-step kernel's own code;
+the pair's coefficients are literals in its attempt, error and dense-output functions, and the
+small helpers are inlined, so a step neither loops over zero weights nor counts references.
+The driver follows
 :func:`simdyn.integrate.integrate_embedded` operation for operation — scipy's initial step and
 step control (safety 0.9, step ratio in [0.2, 10], no growth after a rejection, RMS norm of
 ``atol + rtol·|y|``), the same sums in the same order, the pair's dense output at the saved times,

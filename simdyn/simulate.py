@@ -412,13 +412,15 @@ class _Run:
         self.watched_set = set(self.watched)
         if cm.events and not self.fixed:
             raise ScenarioError(
-                f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
+                f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)}),"
+                f" which {method} does not run (in either backend)",
                 where="method",
                 hint="use a fixed-step method: euler, rk2 or rk4",
             )
         if self.embedded and cm.has_history:
             raise ScenarioError(
-                f"model {model.name!r} has a fixed DELAY, which needs one time for the whole batch",
+                f"model {model.name!r} has a fixed DELAY, which {method} does not run (in either"
+                " backend): its history needs one time for the whole batch",
                 where="method",
                 hint="use a fixed-step method or a scipy method such as RK45",
             )

@@ -77,7 +77,23 @@ def link_scores(
     n_s: int,
     settings: Mapping[str, float],
 ) -> dict[tuple[str, str], FloatArray]:
-    """Link score of every edge of ``g``, laid out ``(n_time - 1, n_scenarios)``."""
+    """Link score of every edge of ``g``, laid out ``(n_time - 1, n_scenarios)``.
+
+    A change between values near the float limit (±1.8e308) overflows: its score is not a
+    number (NaN), which the loop scores and the plots pass on as "undefined", not as an error.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _link_scores(g, ev, cols, time, n_s, settings)
+
+
+def _link_scores(
+    g: nx.DiGraph[str],
+    ev: EquationEvaluator,
+    cols: Mapping[str, FloatArray],
+    time: FloatArray,
+    n_s: int,
+    settings: Mapping[str, float],
+) -> dict[tuple[str, str], FloatArray]:
     prev, cur = _split(cols, n_s)
     t_prev, t_cur = time[:-n_s], time[n_s:]
     spec = ev.cm.spec

@@ -23,7 +23,7 @@ from simdyn.model.emit.numba import kernel_source
 
 nb = pytest.importorskip("numba")
 
-from simdyn.model.emit import numba_cache  # noqa: E402
+from simdyn.model.emit import numba_cache, numba_random  # noqa: E402
 from simdyn.model.emit.numba_random import pcg64_double, pcg64_states, pcg64_step  # noqa: E402
 
 METHODS = ("euler", "rk2", "rk4")
@@ -115,6 +115,43 @@ def test_pcg64_draws_numpys_numbers_for_every_scenario(root: np.random.SeedSeque
     np.testing.assert_array_equal(got, want, strict=True)
     for i, g in enumerate(gens):  # and the state after the draws is numpy's
         assert int(last[0, i]) << 64 | int(last[1, i]) == g.bit_generator.state["state"]["state"]
+
+
+ROOTS = [
+    np.random.SeedSequence(0),
+    np.random.SeedSequence(2**127 + 12345),
+    np.random.SeedSequence([2**70, 3, 0, 9, 11], spawn_key=(2**40, 0)),
+    np.random.SeedSequence(5, pool_size=8),
+    *np.random.SeedSequence(99).spawn(2),
+    np.random.SeedSequence(),
+]
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=lambda r: f"{r.spawn_key}-{r.pool_size}")
+@pytest.mark.parametrize("first", [0, 70_000, 2**32 - 3])
+def test_the_seeding_of_all_scenarios_at_once_is_numpys(
+    root: np.random.SeedSequence, first: int
+) -> None:
+    n = 40
+    want = np.array([numba_random._state_of(root, first + i) for i in range(n)], np.uint64).T
+    np.testing.assert_array_equal(pcg64_states(root, first, n), want, strict=True)
+    entropy = numba_random._assembled_entropy(root, first, n, 4)
+    if first + n > 2**32:  # an index of two words: numpy's seeding, one scenario at a time
+        assert entropy is None
+        return
+    assert entropy is not None
+    pools = numba_random._mix_entropy(entropy, 4)
+    for i in (0, 17, n - 1):
+        np.testing.assert_array_equal(pools[:, i], scenario_stream(root, first + i).pool)
+    fast = numba_random._srandom(numba_random._generate_state(pools))
+    np.testing.assert_array_equal(fast, want, strict=True)
+
+
+def test_a_numpy_that_seeds_differently_is_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = np.random.SeedSequence(8)
+    want = pcg64_states(root, 3, 20)
+    monkeypatch.setattr(numba_random, "_mix_entropy", lambda e, size: e[:size] ^ np.uint32(1))
+    np.testing.assert_array_equal(pcg64_states(root, 3, 20), want, strict=True)
 
 
 def test_the_numpy_backend_seeds_scenario_k_with_stream_k() -> None:

@@ -4,7 +4,8 @@ The generated module (see :func:`kernel_source`) has four scalar functions, each
 the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock),
 ``_record`` (the inputs of fixed ``DELAY`` s after a step, into the block's history ``H``, one
 row per step at the times ``T``) and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
-scenario into ``nf``) — and ``run``, which integrates a
+scenario into ``nf``), with ``_events`` (random events after a step, from each scenario's PCG64
+stream: :mod:`.numba_events`) — and ``run``, which integrates a
 whole chunk: scenarios in blocks of ``BL``, blocks spread over all cores (``prange``), the time
 loop inside, and inside each stage the scenario loop innermost over straight-line code, so LLVM
 vectorizes it across the scenarios of a block. A block's numbers live in two flat work arrays

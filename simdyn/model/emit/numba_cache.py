@@ -1,7 +1,7 @@
 """Where compiled kernels live on disk, and whether one is there (without importing numba).
 
 A kernel's module is named by a hash of its source, of the numba version and of the helpers it
-calls (``numba_runtime.py``); numba keeps the machine code (``cache=True``) in ``__pycache__``
+calls (:data:`HELPER_MODULES`); numba keeps the machine code (``cache=True``) in ``__pycache__``
 beside it. numba's own cache notices a change of the kernel's source but not of the helpers the
 kernel imports, so a new simdyn whose helpers changed must not find the old module.
 """
@@ -15,7 +15,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "is_cached", "kernels_available", "module_path"]
+__all__ = ["HELPER_MODULES", "cache_dir", "is_cached", "kernels_available", "module_path"]
 
 
 def kernels_available() -> bool:
@@ -32,10 +32,17 @@ def cache_dir() -> Path:
     return Path(base) / "simdyn" / "kernels"
 
 
+#: the modules of helpers kernels import (their machine code is part of every kernel's)
+HELPER_MODULES = ("numba_runtime.py", "numba_random.py")
+
+
 @functools.cache
 def _runtime_digest() -> str:
     """A hash of the helpers every kernel calls."""
-    return hashlib.sha256(Path(__file__).with_name("numba_runtime.py").read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for name in HELPER_MODULES:
+        h.update(name.encode() + b"\0" + Path(__file__).with_name(name).read_bytes())
+    return h.hexdigest()
 
 
 def module_path(source: str) -> Path:

@@ -198,9 +198,9 @@ def test_learning_org_named_loops_have_their_documented_polarity():
     named = {lp.name: lp for lp in m.loops() if lp.name}
     assert set(named) == set(m.spec.loops)
     differ = {n: lp.polarity for n, lp in named.items() if lp.polarity != m.spec.loops[n].polarity}
-    # work smarter is dormant at rest: its pressure term MAX(pressure_to_improve - 1, 0) has a
-    # zero slope below 1, so the numeric polarity of that link is undecided
-    assert differ == {"work_smarter": "?"}
+    # work smarter is live at rest too: reflection follows the pressure to improve on both
+    # sides of balance (Repenning & Sterman's f_c), so every link has a decided sign
+    assert differ == {}
 
 
 def test_capability_trap_work_harder_and_work_smarter_as_docs_loops_md_states():

@@ -101,14 +101,16 @@ def main(rounds: int = 20) -> None:
     team reflection follows it on both sides of balance), so the two are found again until
     the model file no longer changes.
     """
-    for n in range(1, rounds + 1):
+    done = 0
+    while True:
         before = MODEL.read_text(encoding="utf-8")
         states = _write_once()
+        done += 1
         if MODEL.read_text(encoding="utf-8") == before:
             break
-    else:
-        raise SystemExit(f"{MODEL}: no fixed point after {rounds} rounds")
-    print(f"fixed point after {n} round(s)")
+        if done == rounds:
+            raise SystemExit(f"{MODEL}: no fixed point after {rounds} rounds")
+    print(f"fixed point after {done} round(s)")
     for style, values in states.items():
         print(style, {k: v for k, v in values.items() if k in ("init_engagement", "_capacity")})
 

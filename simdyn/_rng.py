@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Seed", "as_generator", "child_generators"]
+__all__ = ["Seed", "as_generator", "child_generators", "scenario_stream"]
 
 Seed = int | np.random.Generator | np.random.SeedSequence | None
 
@@ -42,3 +42,18 @@ def child_generators(
     """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return [np.random.default_rng(s) for s in root.spawn(n)]
+
+
+def scenario_stream(root: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """The seed of scenario ``k``'s random events: ``root``'s spawn key extended by ``k``.
+
+    Scenario ``k`` of a run (counted from the first scenario of the whole batch) always gets
+    the same stream, whatever the chunk it runs in and whichever backend runs it.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(5)
+    >>> scenario_stream(root, 3).spawn_key
+    (3,)
+    """
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k))

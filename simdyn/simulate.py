@@ -17,7 +17,7 @@ from simdyn._limits import (
     estimate_run_bytes,
     resolve_budget,
 )
-from simdyn._rng import Seed
+from simdyn._rng import Seed, scenario_stream
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.integrate import (
@@ -444,7 +444,7 @@ class _Run:
                 # the solver message is that of the numpy backend's chunks
                 numpy_chunk = int(chunk_size or default_chunk_size(self.cm, self.method))
                 return self.compiled_adaptive(self.kernel, size, progress, rtol, atol, numpy_chunk)
-            return self.compiled(self.kernel, size, progress)
+            return self.compiled(self.kernel, size, ctx, progress)
         size = max(1, int(chunk_size or default_chunk_size(self.cm, self.method)))
         return self.all(size, ctx, rtol, atol, progress)
 
@@ -573,7 +573,11 @@ class _Run:
         )
 
     def compiled(
-        self, kernel: CompiledKernel, size: int, progress: Callable[[int, int], None] | None
+        self,
+        kernel: CompiledKernel,
+        size: int,
+        ctx: Mapping[str, Any],
+        progress: Callable[[int, int], None] | None,
     ) -> Status:
         """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output."""
         n, grid = self.n, self.grid
@@ -596,6 +600,8 @@ class _Run:
                 out=saved,
                 col=lo,
                 nonfinite=nonfinite,
+                seed=ctx["seed"],
+                first=lo + ctx["offset"],
             )
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
@@ -799,10 +805,7 @@ def _event_hook(
     events = bound.events
     if events is None:
         return None
-    gens = [
-        np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)))
-        for k in range(lo, hi)
-    ]
+    gens = [np.random.default_rng(scenario_stream(root, k)) for k in range(lo, hi)]
 
     def hook(t: float, y: FloatArray) -> None:
         for slot, (hazard, resets) in zip(cm.events, events(t, t, y), strict=True):

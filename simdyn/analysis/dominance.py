@@ -39,6 +39,7 @@ from simdyn.model.loops import (
     strongest_loops,
     unfold,
 )
+from simdyn.model.spec import Stock
 from simdyn.model.structure import first_columns, model_graph
 
 __all__ = ["link_scores", "loop_dominance"]
@@ -77,45 +78,65 @@ def link_scores(
     n_s: int,
     settings: Mapping[str, float],
 ) -> dict[tuple[str, str], FloatArray]:
-    """Link score of every edge of ``g``, laid out ``(n_time - 1, n_scenarios)``."""
+    """Link score of every edge of ``g``, laid out ``(n_time - 1, n_scenarios)``.
+
+    A change between values near the float limit (±1.8e308) overflows: its score is not a
+    number (NaN), which the loop scores and the plots pass on as "undefined", not as an error.
+    """
     prev, cur = _split(cols, n_s)
-    t_prev, t_cur = time[:-n_s], time[n_s:]
-    spec = ev.cm.spec
+    times = (time[:-n_s], time[n_s:])
     out: dict[tuple[str, str], FloatArray] = {}
-    for z in g.nodes:
-        kind = g.nodes[z]["kind"]
-        inputs = [u for u in g.predecessors(z) if g.nodes[u]["kind"] != "constant"]
-        if not inputs:
-            continue
-        if kind == "stock":
-            s = spec.stocks[z]
-            shape = cur[z].shape
-            d = {
-                f: _total(np.broadcast_to(cur[f] - prev[f], shape))
-                for f in (*s.inflows, *s.outflows)
-            }
-            zero = np.zeros(shape[-1])
-            net = sum((d[f] for f in s.inflows), zero) - sum((d[f] for f in s.outflows), zero)
-            scale = sum(
-                (_total(np.abs(np.broadcast_to(cur[f], shape))) for f in (*s.inflows, *s.outflows)),
-                zero,
-            )
-            for f in inputs:
-                sign = 1.0 if f in s.inflows else -1.0
-                out[(f, z)] = sign * np.abs(_ratio(d[f], net, scale))
-            continue
-        z0 = ev(z, prev, t_prev, **settings)
-        z1 = ev(z, cur, t_cur, **settings)
-        dz = _total(z1 - z0)
-        zscale = _total(np.abs(z0)) + _total(np.abs(z1))
-        for u in inputs:
-            du = _total(np.broadcast_to(cur[u] - prev[u], cur[u].shape))
-            uscale = _total(np.abs(cur[u])) + _total(np.abs(prev[u]))
-            dzu = _total(ev(z, {**prev, u: cur[u]}, t_prev, **settings) - z0)
-            moved = np.abs(du) > _TOL * (uscale + 1e-300)
-            score = np.abs(_ratio(dzu, dz, zscale)) * np.sign(dzu) * np.sign(du)
-            out[(u, z)] = np.where(moved, score, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for z in g.nodes:
+            inputs = [u for u in g.predecessors(z) if g.nodes[u]["kind"] != "constant"]
+            if not inputs:
+                continue
+            if g.nodes[z]["kind"] == "stock":
+                out.update(_flow_scores(ev.cm.spec.stocks[z], inputs, prev, cur))
+            else:
+                out.update(_input_scores(z, inputs, ev, prev, cur, times, settings))
     return {e: v.reshape(-1, n_s) for e, v in out.items()}
+
+
+def _flow_scores(
+    s: Stock, inputs: list[str], prev: Mapping[str, Any], cur: Mapping[str, Any]
+) -> dict[tuple[str, str], FloatArray]:
+    """Flow-to-stock link scores: each flow's change over the change of the stock's net flow."""
+    shape = cur[s.name].shape
+    flows = (*s.inflows, *s.outflows)
+    d = {f: _total(np.broadcast_to(cur[f] - prev[f], shape)) for f in flows}
+    zero = np.zeros(shape[-1])
+    net = sum((d[f] for f in s.inflows), zero) - sum((d[f] for f in s.outflows), zero)
+    scale = sum((_total(np.abs(np.broadcast_to(cur[f], shape))) for f in flows), zero)
+    return {
+        (f, s.name): (1.0 if f in s.inflows else -1.0) * np.abs(_ratio(d[f], net, scale))
+        for f in inputs
+    }
+
+
+def _input_scores(
+    z: str,
+    inputs: list[str],
+    ev: EquationEvaluator,
+    prev: Mapping[str, Any],
+    cur: Mapping[str, Any],
+    times: tuple[FloatArray, FloatArray],
+    settings: Mapping[str, float],
+) -> dict[tuple[str, str], FloatArray]:
+    """Link scores into a flow or auxiliary ``z``: its change when one input alone moves."""
+    z0 = ev(z, prev, times[0], **settings)
+    z1 = ev(z, cur, times[1], **settings)
+    dz = _total(z1 - z0)
+    zscale = _total(np.abs(z0)) + _total(np.abs(z1))
+    out: dict[tuple[str, str], FloatArray] = {}
+    for u in inputs:
+        du = _total(np.broadcast_to(cur[u] - prev[u], cur[u].shape))
+        uscale = _total(np.abs(cur[u])) + _total(np.abs(prev[u]))
+        dzu = _total(ev(z, {**prev, u: cur[u]}, times[0], **settings) - z0)
+        moved = np.abs(du) > _TOL * (uscale + 1e-300)
+        score = np.abs(_ratio(dzu, dz, zscale)) * np.sign(dzu) * np.sign(du)
+        out[(u, z)] = np.where(moved, score, 0.0)
+    return out
 
 
 def _discover(

@@ -161,3 +161,18 @@ def test_a_node_mean_near_the_float_limit_is_drawn() -> None:
     fig = plot_comparison(ds, ["x"])
     fig.savefig(io.BytesIO(), format="png")
     assert fig.axes[0].patches[0].get_height() == pytest.approx(1.7)
+
+
+def test_loop_dominance_of_values_near_the_float_limit_warns_nothing(tmp_path: Path) -> None:
+    import simdyn
+    from simdyn.analysis import loop_dominance
+
+    (tmp_path / "m.toml").write_text(MODEL, encoding="utf-8")
+    model = simdyn.load_model(tmp_path / "m.toml")
+    ds = simdyn.simulate(model, params={"a": [1.0, 1e-308]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in a score is NaN, not a warning
+        dom = loop_dominance(ds, model, discover=False)
+    assert dom.sizes["scenario"] == 2
+    scores = dom.loop_score.values
+    assert (np.isfinite(scores) | np.isnan(scores)).all()

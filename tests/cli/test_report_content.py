@@ -201,3 +201,25 @@ def test_the_report_scores_the_loops_of_a_random_model_with_a_smooth(tmp_path: P
     plot = _dominance_plot(run_scenario(tmp_path / "s.toml"))
     assert plot is not None  # the smooth's hidden stock is re-simulated with the run's seed
     assert plot.name == "loop_dominance"
+
+
+def test_network_plot_draws_every_edge_in_its_kind_colour_and_every_node() -> None:
+    import networkx as nx
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_hex
+
+    from simdyn.plot import plot_network
+
+    g = nx.Graph()
+    g.add_edge("a", "b", kind="team")
+    g.add_edge("b", "c", kind="hierarchy")
+    g.add_edge("c", "d")  # no kind: grey
+    fig = plot_network(g, {"x": np.arange(4.0), "y": np.ones(4)}, variable="skill")
+    panels = [ax for ax in fig.axes if ax.get_title() in ("x", "y")]
+    assert len(panels) == 2
+    for ax in panels:
+        (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        assert len(lines.get_segments()) == 3
+        assert [to_hex(c) for c in lines.get_colors()] == ["#9e9e9e", "#4575b4", "#bdbdbd"]
+        (nodes,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+        assert len(nodes.get_offsets()) == 4

@@ -155,7 +155,7 @@ def test_the_kernel_is_kept_on_disk_and_a_large_auto_run_uses_it() -> None:
 @pytest.mark.parametrize(
     ("model", "kwargs", "match"),
     [
-        ("learning_org_network", {}, "random events"),
+        ("learning_org_network", {}, "the function .*NEIGHBOR_MEAN"),
         ("sir", {"method": "RK45"}, "fixed-step methods"),
     ],
 )
@@ -170,22 +170,6 @@ def test_what_the_compiled_backend_refuses_is_named(
     with pytest.raises(simdyn.ScenarioError, match=match) as err:
         simdyn.simulate(model, backend="compiled", **kwargs, **extra)
     assert 'backend="numpy"' in str(err.value)
-
-
-def test_random_events_are_refused_and_auto_falls_back_to_numpy() -> None:
-    m = simdyn.model_from_dict(
-        {
-            "model": {"name": "shocks", "time_units": "s"},
-            "time": {"start": 0, "stop": 1, "dt": 0.25},
-            "stocks": {"s": {"initial": "1", "inflows": ["g"]}},
-            "flows": {"g": {"equation": "0.1"}},
-            "events": {"shock": {"hazard": "0.5", "reset": {"s": "s + 1"}}},
-        }
-    )
-    with pytest.raises(simdyn.ScenarioError, match=r"random events \(shock\).*backend=\"numpy\""):
-        simdyn.simulate(m, backend="compiled")
-    # auto falls back to numpy for what the compiled backend does not run
-    assert simdyn.simulate(m, backend="auto").attrs["backend"] == "numpy"
 
 
 def test_lookups_match_numpy_at_breakpoints_beyond_the_ends_and_on_nan(make_model: Make) -> None:

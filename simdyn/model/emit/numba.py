@@ -4,7 +4,8 @@ The generated module (see :func:`kernel_source`) has four scalar functions, each
 the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock),
 ``_record`` (the inputs of fixed ``DELAY`` s after a step, into the block's history ``H``, one
 row per step at the times ``T``) and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
-scenario into ``nf``) — and ``run``, which integrates a
+scenario into ``nf``), with ``_events`` (random events after a step, from each scenario's PCG64
+stream: :mod:`.numba_events`) — and ``run``, which integrates a
 whole chunk: scenarios in blocks of ``BL``, blocks spread over all cores (``prange``), the time
 loop inside, and inside each stage the scenario loop innermost over straight-line code, so LLVM
 vectorizes it across the scenarios of a block. A block's numbers live in two flat work arrays
@@ -37,6 +38,8 @@ from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
 from simdyn.model.emit.numba_adaptive import adaptive_source
 from simdyn.model.emit.numba_cache import module_path
+from simdyn.model.emit.numba_events import IMPORTS as events_imports
+from simdyn.model.emit.numba_events import events_functions
 from simdyn.model.emit.numba_expr import (
     ScalarPrinter,
     UnsupportedByCompiled,
@@ -280,7 +283,7 @@ def _finish(Y, B, w, m, clamp):
 _DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
-        fail_time, fail_row):
+        fail_time, fail_row, R0):
     n = P.shape[1]
     ns = Bw.size
     n_blocks = (n + BL - 1) // BL
@@ -294,6 +297,7 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
         Z = np.empty((ns, NS * BL))
         B = np.empty(NB * BL)
         H = np.empty((n_steps + 1 if NH > 0 else 1, max(NH, 1) * BL))
+        R = _streams(R0, lo, m)  # the scenarios' random streams (random events)
         for r in range(NP):
             for j in range(m):
                 B[r * BL + j] = P[r, lo + j]
@@ -327,6 +331,8 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                 else:
                     bad = _finish(Y, B, dt * Bw[st], m, clamp)
             t_next = start + (i + 1) * dt
+            if NE > 0:  # random events, then the non-finite states after them
+                bad = _events(Y, B, R, m, t_next, t_next, dt, start, stop, H, T, nh)
             if NH > 0:
                 _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh)
                 nh += 1
@@ -346,11 +352,8 @@ def kernel_source(program: ir.Program) -> str:
     Raises
     ------
     UnsupportedByCompiled
-        For random events and extension and network functions.
+        For extension and network functions.
     """
-    if program.events:
-        names = ", ".join(e.name for e in program.events)
-        raise UnsupportedByCompiled(f"random events ({names})")
     if program.functions:
         raise UnsupportedByCompiled(f"the function {', '.join(program.functions)}")
     pr = _Printer(program)
@@ -368,11 +371,14 @@ def kernel_source(program: ir.Program) -> str:
         f"NB = {max(pr.d_row + program.n_state, 1)}",
         f"DO = {pr.d_row * DEFAULT_BLOCK}",
         f"NH = {pr.n_h}",
+        f"NE = {len(program.events)}",
+        *events_imports,
     ]
     parts = ["\n".join(head)]
     parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
     for fn in (pr.init(), pr.rhs(), pr.record(), pr.observe()):
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
+    parts += events_functions(pr, DEFAULT_BLOCK)
     parts.append(_HELPERS)
     parts.append(_DRIVER)
     # one block needs no threads (waking them costs more than a small run on a busy machine)
@@ -417,6 +423,8 @@ class CompiledKernel:
         col: int = 0,
         nonfinite: IntArray | None = None,
         parallel: bool | None = None,
+        seed: np.random.SeedSequence | None = None,
+        first: int = 0,
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
 
@@ -424,7 +432,9 @@ class CompiledKernel:
         ``save``, see :meth:`saved_rows`) when given, so that a run in chunks copies nothing.
         ``nonfinite[col : col + n]``, when given, gets each scenario's number of non-finite
         saved values (see :func:`first_nonfinite`). ``parallel``: spread the blocks over all
-        cores (default: when there is more than one block).
+        cores (default: when there is more than one block). ``seed`` (the run's root seed) and
+        ``first`` (the index of the first of these scenarios in the whole batch) seed the
+        random events: scenario ``first + k`` draws from the stream the numpy backend gives it.
         """
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
@@ -463,6 +473,7 @@ class CompiledKernel:
             status.ok,
             status.fail_time,
             status.fail_row,
+            self._streams(seed, first, n),
         )
         if nonfinite is not None:
             nonfinite[col : col + n] = counts
@@ -474,6 +485,14 @@ class CompiledKernel:
             result[name] = block_.reshape(n_save, *shape, n)
             offset += size
         return result, status
+
+    def _streams(self, seed: np.random.SeedSequence | None, first: int, n: int) -> np.ndarray:
+        """The PCG64 states of the scenarios' random events (no rows without events)."""
+        if not self.program.events:
+            return np.zeros((0, n), dtype=np.uint64)
+        from simdyn.model.emit.numba_random import pcg64_states
+
+        return pcg64_states(seed if seed is not None else np.random.SeedSequence(), first, n)
 
     def saved_rows(self, save: Sequence[str]) -> int:
         """Rows of the ``out`` array that :meth:`simulate` fills for ``save``."""

@@ -1,7 +1,8 @@
 """Where compiled kernels live on disk, and whether one is there (without importing numba).
 
 A kernel's module is named by a hash of its source, of the numba version and of the helpers it
-calls (``numba_runtime.py``) or that write its drivers (``numba_adaptive.py``); numba keeps the machine code (``cache=True``) in ``__pycache__``
+calls (:data:`HELPER_MODULES`) or that write its drivers (:data:`DRIVER_MODULES`); numba keeps
+the machine code (``cache=True``) in ``__pycache__``
 beside it. numba's own cache notices a change of the kernel's source but not of the helpers the
 kernel imports, so a new simdyn whose helpers changed must not find the old module.
 """
@@ -15,7 +16,14 @@ import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "is_cached", "kernels_available", "module_path"]
+__all__ = [
+    "DRIVER_MODULES",
+    "HELPER_MODULES",
+    "cache_dir",
+    "is_cached",
+    "kernels_available",
+    "module_path",
+]
 
 
 def kernels_available() -> bool:
@@ -32,17 +40,20 @@ def cache_dir() -> Path:
     return Path(base) / "simdyn" / "kernels"
 
 
-#: the modules besides the generated source that a kernel's machine code depends on
-HELPERS = ("numba_runtime.py", "numba_adaptive.py")
+#: the modules of helpers kernels import (their machine code is part of every kernel's)
+HELPER_MODULES = ("numba_runtime.py", "numba_random.py")
+#: modules that write part of every kernel's source as text (a change reaches the source, but
+#: they are hashed too: a kernel's key covers everything it is made of)
+DRIVER_MODULES = ("numba_adaptive.py",)
 
 
 @functools.cache
 def _runtime_digest() -> str:
-    """A hash of the helpers every kernel calls (and of the adaptive driver's module)."""
-    digest = hashlib.sha256()
-    for name in HELPERS:
-        digest.update(Path(__file__).with_name(name).read_bytes())
-    return digest.hexdigest()
+    """A hash of the helpers every kernel calls."""
+    h = hashlib.sha256()
+    for name in (*HELPER_MODULES, *DRIVER_MODULES):
+        h.update(name.encode() + b"\0" + Path(__file__).with_name(name).read_bytes())
+    return h.hexdigest()
 
 
 def module_path(source: str) -> Path:
@@ -56,7 +67,7 @@ def module_path(source: str) -> Path:
 def is_cached(source: str, driver: str = "run") -> bool:
     """Whether the machine code of ``source``'s kernel is on disk (a run pays no compiling).
 
-    ``driver``: the entry point a run calls, ``"run"`` (fixed steps) or ``"run_adaptive"``.
+    ``driver``: the entry point a run calls, ``"run"`` (fixed steps), ``"run_dopri5"`` or ``"run_bs23"``.
     """
     path = module_path(source)
     if not path.exists():

@@ -252,8 +252,10 @@ class _Module:
         ie.stmts.append(Stmt(f"{target} = {text}"))
 
     def event(self, ev: ir.Event) -> str:
-        resets = "".join(f"{self.value(r)}, " for r in ev.resets)
-        return f"({self.value(ev.hazard)}, ({resets}))"
+        """``(hazard, (reset values))``, copies: an event's reset does not change the values
+        of later events (a value that is a stock would otherwise be a view of the state)."""
+        resets = "".join(f"np.array({self.value(r)}), " for r in ev.resets)
+        return f"(np.array({self.value(ev.hazard)}), ({resets}))"
 
 
 def _rows(s: StockSlot, array: str) -> str:

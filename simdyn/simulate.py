@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from simdyn._limits import (
     check_run_memory,
     estimate_run_bytes,
     resolve_budget,
+    resolve_threads,
 )
 from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
@@ -81,6 +83,7 @@ def simulate(
     start_from: StartFrom | None = None,
     max_memory: int | str | None = None,
     backend: str | None = None,
+    threads: int | None = None,
 ) -> xr.Dataset:
     """Simulate a batch of scenarios.
 
@@ -139,6 +142,11 @@ def simulate(
         ``"auto"`` (compiled when numba is installed, the model and method are supported and
         the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
         the one set by :func:`use_backend` (``"auto"`` unless set).
+    threads
+        Threads of the numpy backend: its chunks run on a pool of this many threads (numpy
+        releases the GIL inside its loops). Default: ``$SIMDYN_THREADS``, else every core this
+        process may use; sweep workers set ``SIMDYN_THREADS=1``. Results do not depend on it.
+        The compiled backend uses numba's threads (``NUMBA_NUM_THREADS``).
 
     Returns
     -------
@@ -171,6 +179,7 @@ def simulate(
         "progress": progress,
         "backend": backend,
         "max_memory": max_memory,
+        "threads": threads,
     }
     if start_from is not None:
         return _simulate_from(model, start_from, scenario_offset, settings)
@@ -211,6 +220,7 @@ def _simulate_batch(
     progress: Callable[[int, int], None] | None,
     max_memory: int | str | None,
     backend: str | None,
+    threads: int | None,
 ) -> xr.Dataset:
     """:func:`simulate` of a batch from the model's own initial values."""
     ops = _operators(network)
@@ -220,8 +230,10 @@ def _simulate_batch(
     p = Params.build(cm, model, params, presets)
     save_names = _save_names(cm, model, save)
     size = check_chunk_size(chunk_size, default_chunk_size(cm, method))
+    n_threads = resolve_threads(threads)
+    in_flight = min(p.n, size * n_threads)  # chunks held at once by the numpy backend
     check_run_memory(
-        *_run_bytes(cm, save_names, grid, p.n, size, method), resolve_budget(max_memory)
+        *_run_bytes(cm, save_names, grid, p.n, in_flight, method), resolve_budget(max_memory)
     )
     run = _Run(cm, model, grid, method, p, save_names)
     ctx = {
@@ -230,6 +242,7 @@ def _simulate_batch(
         "seed": _root_seed(seed),
         "offset": scenario_offset,
     }
+    ctx["threads"] = n_threads
     status = run.integrate(backend or _BACKEND.get(), chunk_size, ctx, rtol, atol, progress)
     ds = to_dataset(model, cm, grid, method, run.out, p, status, p.n)
     ds.attrs.update(run.backend_attrs())
@@ -324,6 +337,33 @@ def default_chunk_size(cm: CompiledModel, method: str = "euler") -> int:
     8192
     """
     return DEFAULT_CHUNK_SIZE
+
+
+#: fewest scenarios per chunk when chunks are made smaller to give every thread work
+MIN_THREAD_CHUNK = 2048
+
+
+def threaded_chunk_size(n: int, threads: int, cm: CompiledModel, method: str = "euler") -> int:
+    """Scenarios per chunk of a numpy-backend run of ``n`` scenarios on ``threads`` threads.
+
+    :func:`default_chunk_size` at most, and small enough that the chunks come in a multiple
+    of ``threads`` (so every thread gets work), but not below :data:`MIN_THREAD_CHUNK` (under
+    that, numpy's per-call overhead, which holds the GIL, outweighs a second thread).
+
+    Examples
+    --------
+    >>> cm = load_model("sir").compile()
+    >>> threaded_chunk_size(10_000, 2, cm), threaded_chunk_size(100_000, 2, cm)
+    (5000, 7143)
+    >>> threaded_chunk_size(3_000, 2, cm), threaded_chunk_size(100_000, 1, cm)
+    (2048, 8192)
+    """
+    size = default_chunk_size(cm, method)
+    if threads <= 1 or n <= MIN_THREAD_CHUNK:
+        return size
+    chunks = -(-n // size)
+    chunks = -(-chunks // threads) * threads
+    return max(MIN_THREAD_CHUNK, -(-n // chunks))
 
 
 def _run_bytes(
@@ -438,7 +478,14 @@ class _Run:
         if self.kernel is not None:
             size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
             return self.compiled(self.kernel, size, progress)
-        size = max(1, int(chunk_size or default_chunk_size(self.cm, self.method)))
+        threads: int = ctx["threads"]
+        if chunk_size:
+            size = max(1, int(chunk_size))
+        else:
+            # a scipy method's step size is shared by a chunk: its chunks may not depend on
+            # the number of threads
+            share = self.fixed or self.embedded
+            size = threaded_chunk_size(self.n, threads if share else 1, self.cm, self.method)
         return self.all(size, ctx, rtol, atol, progress)
 
     def backend_attrs(self) -> dict[str, Any]:
@@ -459,34 +506,77 @@ class _Run:
         atol: float,
         progress: Callable[[int, int], None] | None,
     ) -> Status:
-        """Integrate every chunk of ``size`` scenarios; the status of each scenario."""
+        """Integrate every chunk of ``size`` scenarios, on ``ctx["threads"]`` threads; the
+        status of each scenario (recorded in chunk order, whichever chunk finishes first)."""
         n = self.n
         status = Status.all_ok(n)
         if self.embedded:
             status.steps = np.zeros(n, dtype=np.int64)
+        bounds = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+        results: dict[int, list[tuple[Status, int, int]]] = {}
+        done = 0
 
-        def record(st: Status, lo: int, hi: int) -> None:
-            if status.steps is not None and st.steps is not None:
-                status.steps[lo:hi] = st.steps
-            status.ok[lo:hi] = st.ok
-            status.fail_time[lo:hi] = st.fail_time
-            status.fail_row[lo:hi] = st.fail_row
-            status.message = status.message or st.message
-
-        for lo in range(0, n, size):
-            hi = min(n, lo + size)
-            st = self.chunk(lo, hi, ctx, rtol, atol)
-            if not self.fixed and not self.embedded and hi - lo > 1 and not st.ok.all():
-                # an adaptive solver shares one step size across the chunk: one failing scenario
-                # stops them all, so solve each scenario of the chunk on its own
-                for k in range(lo, hi):
-                    record(self.chunk(k, k + 1, ctx, rtol, atol), k, k + 1)
-            else:
-                record(st, lo, hi)
+        def finished(lo: int, hi: int, got: list[tuple[Status, int, int]]) -> None:
+            nonlocal done
+            results[lo] = got
+            done += hi - lo
             if progress is not None:
-                progress(hi, n)
+                progress(done, n)
+
+        threads = min(int(ctx["threads"]), len(bounds))
+        if threads <= 1:
+            for lo, hi in bounds:
+                finished(lo, hi, self.solve(lo, hi, ctx, rtol, atol))
+        else:
+            self.pooled(bounds, threads, ctx, rtol, atol, finished)
+        for lo, _ in bounds:
+            for st, a, b in results[lo]:
+                if status.steps is not None and st.steps is not None:
+                    status.steps[a:b] = st.steps
+                status.ok[a:b] = st.ok
+                status.fail_time[a:b] = st.fail_time
+                status.fail_row[a:b] = st.fail_row
+                status.message = status.message or st.message
         self.watch.merge(status)
         return status
+
+    def pooled(
+        self,
+        bounds: list[tuple[int, int]],
+        threads: int,
+        ctx: Mapping[str, Any],
+        rtol: float,
+        atol: float,
+        finished: Callable[[int, int, list[tuple[Status, int, int]]], None],
+    ) -> None:
+        """Solve the chunks ``bounds`` on ``threads`` threads, each with its own bound model.
+
+        Chunks write disjoint columns of the output arrays. The first chunk that raises stops
+        the run: chunks not yet started are cancelled and the error is raised here.
+        """
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="simdyn-chunk")
+        pending: dict[Future[list[tuple[Status, int, int]]], tuple[int, int]] = {}
+        try:
+            for lo, hi in bounds:
+                pending[pool.submit(self.solve, lo, hi, ctx, rtol, atol)] = (lo, hi)
+            while pending:
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    lo, hi = pending.pop(fut)
+                    finished(lo, hi, fut.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def solve(
+        self, lo: int, hi: int, ctx: Mapping[str, Any], rtol: float, atol: float
+    ) -> list[tuple[Status, int, int]]:
+        """Integrate scenarios ``lo:hi``: their statuses, with the scenarios each covers."""
+        st = self.chunk(lo, hi, ctx, rtol, atol)
+        if not self.fixed and not self.embedded and hi - lo > 1 and not st.ok.all():
+            # an adaptive solver shares one step size across the chunk: one failing scenario
+            # stops them all, so solve each scenario of the chunk on its own
+            return [(self.chunk(k, k + 1, ctx, rtol, atol), k, k + 1) for k in range(lo, hi)]
+        return [(st, lo, hi)]
 
     def chunk(self, lo: int, hi: int, ctx: Mapping[str, Any], rtol: float, atol: float) -> Status:
         """Integrate scenarios ``lo:hi`` and store their saved values."""

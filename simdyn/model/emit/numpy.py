@@ -206,14 +206,21 @@ class _Module:
         for r in p.rates:
             assert r.expr is not None
             c = ie.emit(r.expr)
+            rows = _rows(slot_of[r.target], "out")
+            if c.dims == r.dims and c.text in ie.temps and ie.retarget(c.text, rows):
+                continue  # the rate's last operations write straight into its rows
             value = em.align(c, r.dims) if c.dims else c.text
-            ie.stmts.append(Stmt(f"{_rows(slot_of[r.target], 'out')} = {value}"))
+            ie.stmts.append(Stmt(f"{rows} = {value}"))
         body, buffers = pack(ie.stmts, ie.temps)
         arrays = "".join(
             f"np.empty({self.shape(dims, 'S')}{', dtype=bool' if t == 'bool' else ''}), "
             for dims, t in buffers
         )
+        arrays += "".join(
+            f"np.full({self.shape(dims, 'S')}, {number}), " for (number, dims) in ie.consts
+        )
         names = "".join(f"_b{k}, " for k in range(len(buffers)))
+        names += "".join(f"{name}, " for name in ie.consts.values())
         return [
             "        _width = [-1, ()]",
             "        def _scratch(S):",

@@ -84,8 +84,9 @@ def integrate_fixed(
     """Integrate ``dy/dt = rhs(t, ts, y)`` from ``start`` for ``n_steps`` steps of ``dt``.
 
     The driver allocates its work arrays once (state, stage derivatives, stage state, one
-    temporary, the finiteness masks) and reuses them for every step and stage; ``rhs`` writes
-    each stage's derivative into its slot (``out=``).
+    temporary, the finiteness masks, the zeros that non-negative stocks are clamped at) and
+    reuses them for every step and stage; ``rhs`` writes each stage's derivative into its slot
+    (``out=``).
 
     Parameters
     ----------
@@ -122,7 +123,7 @@ def integrate_fixed(
             t = start + i * dt
             _step(rhs, t, dt, y, tableau, w)
             for lo, hi in clamp:
-                np.maximum(y[lo:hi], 0.0, out=y[lo:hi])
+                np.maximum(y[lo:hi], w.zeros[lo:hi], out=y[lo:hi])
             t_next = start + (i + 1) * dt
             if post_step is not None:
                 post_step(t_next, y)
@@ -143,6 +144,8 @@ class _Work:
         self.finite = np.empty(y.shape, dtype=bool)
         self.col = np.empty(y.shape[1], dtype=bool)
         self.bad = np.empty(y.shape[1], dtype=bool)
+        # numpy's maximum is vectorized for two arrays, not for an array and a scalar
+        self.zeros = np.zeros_like(y)
 
     def check(self, status: Status, t: float, y: FloatArray) -> None:
         """:meth:`Status.check` without allocating while every scenario stays finite."""

@@ -150,7 +150,9 @@ class _Work:
     def check(self, status: Status, t: float, y: FloatArray) -> None:
         """:meth:`Status.check` without allocating while every scenario stays finite."""
         np.isfinite(y, out=self.finite)
-        np.all(self.finite, axis=0, out=self.col)
+        if self.finite.all():
+            return
+        np.logical_and.reduce(self.finite, axis=0, out=self.col)
         np.greater(status.ok, self.col, out=self.bad)  # ok and not finite
         if self.bad.any():
             status.check(t, y)

@@ -57,8 +57,12 @@ def main() -> None:
                         save = list(bb.hand_names(key))
                         t0 = time.perf_counter()
                         simdyn.simulate(
-                            model, params=bb.varied(key, n), method=method, backend="numpy",
-                            save=save, **extra,
+                            model,
+                            params=bb.varied(key, n),
+                            method=method,
+                            backend="numpy",
+                            save=save,
+                            **extra,
                         )
                         times[str(t)].append(time.perf_counter() - t0)
                 hand = statistics.median(times["hand"])
@@ -66,7 +70,9 @@ def main() -> None:
                 for t in counts:
                     med = statistics.median(times[str(t)])
                     cells.append(f"{med:.4f} | {hand / med:.2f}")
-                print(f"| {key} | {method} | {n:,} | {hand:.4f} | {' | '.join(cells)} |", flush=True)
+                print(
+                    f"| {key} | {method} | {n:,} | {hand:.4f} | {' | '.join(cells)} |", flush=True
+                )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 

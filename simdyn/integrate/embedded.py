@@ -18,15 +18,24 @@ of one number per scenario.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
-from simdyn.integrate.fixed import RhsInto, Status
+from simdyn.integrate.fixed import Status
 from simdyn.integrate.tableau import EmbeddedPair
 
 __all__ = ["integrate_embedded"]
+
+
+class BatchRhs(Protocol):
+    """A batched right-hand side taking one time per scenario, writing into a given array."""
+
+    def __call__(self, t: Any, ts: Any, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
+        """``dy/dt`` at times ``t`` (one per scenario; ``ts`` the same), into ``out``."""
+        ...
+
 
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
@@ -109,7 +118,7 @@ class _Batch:
 
     def __init__(
         self,
-        rhs: RhsInto,
+        rhs: BatchRhs,
         y0: FloatArray,
         t_eval: FloatArray,
         pair: EmbeddedPair,
@@ -287,7 +296,7 @@ class _Batch:
 
 
 def integrate_embedded(
-    rhs: RhsInto,
+    rhs: BatchRhs,
     y0: FloatArray,
     *,
     t_eval: FloatArray,

@@ -135,7 +135,7 @@ def resolve_threads(threads: object) -> int:
     >>> resolve_threads(0)
     Traceback (most recent call last):
     ...
-    simdyn.errors.ScenarioError: threads: threads must be a positive whole number, not 0
+    simdyn.errors.ScenarioError: threads: threads must be a positive whole number, not 0 (1 runs the chunks one after another; leave it unset to use every core)
     """
     where = "threads"
     if threads is None:

@@ -133,10 +133,12 @@ def test_threads_default_and_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_threaded_chunks_give_every_thread_work() -> None:
     cm = simdyn.load_model("sir").compile()
-    for n in (3000, 10_000, 50_000, 100_000):
+    for n in (8192, 10_000, 50_000, 100_000, 100_001):
         size = threaded_chunk_size(n, 2, cm)
         chunks = -(-n // size)
         assert chunks % 2 == 0
         assert size <= DEFAULT_CHUNK_SIZE
-    assert threaded_chunk_size(1000, 2, cm) == DEFAULT_CHUNK_SIZE  # one chunk
-    assert threaded_chunk_size(100_000, 1, cm) == DEFAULT_CHUNK_SIZE
+        assert n - (chunks - 1) * size >= size - chunks  # no stub of a chunk at the end
+    assert threaded_chunk_size(1000, 2, cm) == 1000  # too few to split
+    single = threaded_chunk_size(100_001, 1, cm)
+    assert -(-100_001 // single) == -(-100_001 // DEFAULT_CHUNK_SIZE)  # the fewest chunks

@@ -12,11 +12,12 @@ allocated once per number of scenarios, not once per call.
 Each statement performs the same floating-point operation, on the same operands in the same
 order, as the expression the plain printer writes, so results are bit-identical:
 ``np.where(c, a, b)`` becomes ``copyto(f, b); copyto(f, a, where=c)``, ``SAFEDIV(a, b, z)``
-becomes ``divide(a, b, out=f); copyto(f, z, where=b == 0)`` (numpy's masked ``divide(...,
-where=)`` loop is several times slower than a whole divide and a masked copy; the drivers run
-``rhs`` with floating-point warnings off). ``MIN``/``MAX`` with a number take it from a constant
-array filled once per width (:attr:`IntoEmitter.consts`): numpy's ``minimum``/``maximum`` loops
-are vectorized for two arrays but not for an array and a scalar. Values that do not depend on the
+becomes ``divide(a, b, out=f); copyto(f, z, where=b == 0)`` (``putmask`` for a number ``z``):
+numpy's masked ``divide(..., where=)`` loop is several times slower than a whole divide and a
+masked copy (the drivers run ``rhs`` with floating-point warnings off). ``MIN``/``MAX`` with a
+number take it from a constant array filled once per width (:attr:`IntoEmitter.consts`):
+numpy's ``minimum``/``maximum`` loops are vectorized for two arrays but not for an array and a
+scalar. Values that do not depend on the
 state (constants, ``TIME``) and the operations numpy has no ``out=`` form for (lookups,
 reductions, ``STEP``/``PULSE``/``RAMP``, ``DELAY`` histories, extension functions) stay plain
 expressions; their arguments are still lowered.
@@ -202,14 +203,17 @@ class IntoEmitter(Emitter):
         """``_rt.safediv(a, b, z)``: ``a / b`` where ``b != 0``, ``z`` elsewhere."""
         zero = self.op("np.equal", [b, "0"], dims, "bool").text
         out = self.op("np.true_divide", [a, b], dims).text
-        self.stmts.append(Stmt(f"np.copyto({out}, {z}, where={zero})"))
+        if _NUMBER.fullmatch(z):  # a number: putmask is the faster masked copy
+            self.stmts.append(Stmt(f"np.putmask({out}, {zero}, {z})"))
+        else:  # an array may broadcast, which copyto does and putmask does not
+            self.stmts.append(Stmt(f"np.copyto({out}, {z}, where={zero})"))
         return Code(out, dims)
 
     def retarget(self, temp: str, target: str) -> bool:
         """Have the statements that write ``temp`` write ``target`` (a view) instead, when
         nothing reads ``temp`` but the statements that write it; whether it did."""
         ref = re.compile(rf"\b{temp}\b")
-        writes = (f"out={temp})", f"np.copyto({temp},")
+        writes = (f"out={temp})", f"np.copyto({temp},", f"np.putmask({temp},")
         mentions = [s for s in self.stmts if ref.search(s.text)]
         if not mentions or any(not any(w in s.text for w in writes) for s in mentions):
             return False

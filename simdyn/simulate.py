@@ -605,7 +605,17 @@ class _Run:
                 ctx=bind_ctx,
             )
 
+        into = bound.observe_into
+        slots: list[str | None] = [None] * len(cm.observed)  # the saved name of each value
+        for nm, j in zip(self.save_names, self.obs_index, strict=True):
+            slots[j] = nm
+
         def on_save(k: int, t: float, y: FloatArray) -> None:
+            if into is not None:  # straight into the results, through scratch arrays
+                into(t, t, y, [None if nm is None else self.out[nm][k, ..., lo:hi] for nm in slots])
+                watched = [self.out[nm][k, ..., lo:hi] for nm in self.watched]
+                self.watch.check(t, lo, hi, self.watched, watched)
+                return
             vals = bound.observe(t, t, y)
             for nm, j in zip(self.save_names, self.obs_index, strict=True):
                 self.out[nm][k, ..., lo:hi] = vals[j]

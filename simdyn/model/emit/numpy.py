@@ -5,8 +5,10 @@ extension-function instances, the number of scenarios and the time settings), wh
 ``init()`` and ``make(C)``: ``init`` evaluates the initial values and returns the state ``y``
 (``(n_state, S)``) and the ``INIT`` values ``C``; ``make(C)`` returns ``rhs(t, ts, y, out=None)``
 (the stock rates, written into ``out`` when given),
-``observe(t, ts, y)``, ``events(t, ts, y)`` and ``record(t, ts, y)`` (the last two ``None``
-when the model has no events or no ``DELAY``). ``rhs`` computes only the auxiliaries the stock
+``observe(t, ts, y)``, ``events(t, ts, y)``, ``record(t, ts, y)`` (these two ``None`` when
+the model has no events or no ``DELAY``) and ``observe_into(t, ts, y, D)`` (``observe``
+through scratch arrays, each value copied into ``D[j]``; ``None`` without scratch arrays).
+``rhs`` computes only the auxiliaries the stock
 rates need, in order, with no per-variable Python dispatch; its operations on the state write
 into scratch arrays allocated once per number of scenarios (see :mod:`.numpy_into`), so a call
 allocates nothing but what numpy has no ``out=`` form for.

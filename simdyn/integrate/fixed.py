@@ -169,12 +169,15 @@ def _step(
         if j == 0:
             stage = y
         else:
-            np.copyto(yj, y)
+            stage = y  # until the first term: y + tmp into yj (no copy of y first)
             for m, coef in enumerate(a[j]):
                 if coef != 0.0:
                     np.multiply(dt * coef, ks[m], out=tmp)
-                    yj += tmp
-            stage = yj
+                    np.add(stage, tmp, out=yj)
+                    stage = yj
+            if stage is y:  # every coefficient zero: the stage state is the step's state
+                np.copyto(yj, y)
+                stage = yj
         rhs(t + c[j] * dt, t, stage, out=ks[j])
     for j in range(tableau.stages):
         np.multiply(dt * b[j], ks[j], out=tmp)

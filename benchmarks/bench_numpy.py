@@ -7,7 +7,9 @@ Run on demand, not as a test::
 For each model, method and size, the numpy backend (at each thread count of ``--threads``) and
 the hand-written kernel (``benchmarks/handwritten.py``, ``prange`` over every core) run in
 turn, ``--repeats`` rounds; each figure is the median of its rounds. Prints a Markdown table
-with "numpy vs hand" = hand-written time / numpy time (1.0 = as fast as the hand kernel).
+with "numpy vs hand" = hand-written time / numpy time (1.0 = as fast as the hand kernel);
+``benchmarks/RESULTS-numpy.md`` holds runs of it, before and after the numpy backend's
+work-array, SAFEDIV, MIN/MAX and thread-pool changes.
 """
 
 from __future__ import annotations

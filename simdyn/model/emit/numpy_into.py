@@ -75,16 +75,22 @@ class IntoEmitter(Emitter):
     """Constant arrays ``_k<n>``: a number broadcast to dimensions, filled once per width."""
 
     def is_wide(self, node: Node) -> bool:
-        if isinstance(node, Name | Subscript):
-            return node.name in self.wide
-        if isinstance(node, UnaryOp):
-            return self.is_wide(node.operand)
-        if isinstance(node, BinOp):
-            return self.is_wide(node.left) or self.is_wide(node.right)
-        if isinstance(node, If):
-            return any(self.is_wide(n) for n in (node.cond, node.then, node.otherwise))
-        if isinstance(node, Call):
-            return any(self.is_wide(a) for a in node.args)
+        """Whether ``node`` reads a wide value (a walk with a stack: a sum of a thousand terms
+        is a thousand levels deep)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, Name | Subscript):
+                if n.name in self.wide:
+                    return True
+            elif isinstance(n, UnaryOp):
+                stack.append(n.operand)
+            elif isinstance(n, BinOp):
+                stack += [n.left, n.right]
+            elif isinstance(n, If):
+                stack += [n.cond, n.then, n.otherwise]
+            elif isinstance(n, Call):
+                stack += n.args
         return False
 
     def temp(self, dims: tuple[str, ...], dtype: str = "float") -> str:

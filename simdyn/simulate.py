@@ -605,27 +605,7 @@ class _Run:
                 ctx=bind_ctx,
             )
 
-        into = bound.observe_into
-        slots: list[str | None] = [None] * len(cm.observed)  # the saved name of each value
-        for nm, j in zip(self.save_names, self.obs_index, strict=True):
-            slots[j] = nm
-
-        def on_save(k: int, t: float, y: FloatArray) -> None:
-            if into is not None:  # straight into the results, through scratch arrays
-                into(t, t, y, [None if nm is None else self.out[nm][k, ..., lo:hi] for nm in slots])
-                watched = [self.out[nm][k, ..., lo:hi] for nm in self.watched]
-                self.watch.check(t, lo, hi, self.watched, watched)
-                return
-            vals = bound.observe(t, t, y)
-            for nm, j in zip(self.save_names, self.obs_index, strict=True):
-                self.out[nm][k, ..., lo:hi] = vals[j]
-            watched = [
-                vals[j]
-                for nm, j in zip(self.save_names, self.obs_index, strict=True)
-                if nm in self.watched_set
-            ]
-            self.watch.check(t, lo, hi, self.watched, watched)
-
+        on_save = self.saver(bound, lo, hi)
         self.watch.reset(lo, hi)
         if self.fixed:
             return integrate_fixed(
@@ -669,6 +649,32 @@ class _Run:
             max_step=grid.dt if cm.has_history else np.inf,
             after_step=_after_step(bound, None),
         )
+
+    def saver(self, bound: Bound, lo: int, hi: int) -> Callable[[int, float, FloatArray], None]:
+        """The ``on_save`` of chunk ``lo:hi``: its saved values into the result arrays, and
+        the non-finite ones into the save watch."""
+        into = bound.observe_into
+        slots: list[str | None] = [None] * len(self.cm.observed)  # the saved name of each value
+        for nm, j in zip(self.save_names, self.obs_index, strict=True):
+            slots[j] = nm
+
+        def on_save(k: int, t: float, y: FloatArray) -> None:
+            if into is not None:  # straight into the results, through scratch arrays
+                into(t, t, y, [None if nm is None else self.out[nm][k, ..., lo:hi] for nm in slots])
+                watched = [self.out[nm][k, ..., lo:hi] for nm in self.watched]
+                self.watch.check(t, lo, hi, self.watched, watched)
+                return
+            vals = bound.observe(t, t, y)
+            for nm, j in zip(self.save_names, self.obs_index, strict=True):
+                self.out[nm][k, ..., lo:hi] = vals[j]
+            watched = [
+                vals[j]
+                for nm, j in zip(self.save_names, self.obs_index, strict=True)
+                if nm in self.watched_set
+            ]
+            self.watch.check(t, lo, hi, self.watched, watched)
+
+        return on_save
 
     def compiled(
         self, kernel: CompiledKernel, size: int, progress: Callable[[int, int], None] | None

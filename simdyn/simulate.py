@@ -110,8 +110,9 @@ def simulate(
     save
         Variables to keep (default: every stock, flow and auxiliary).
     chunk_size
-        Scenarios integrated together (default :func:`default_chunk_size`: 8,192); bounds
-        memory for large batches.
+        Scenarios integrated together; bounds memory for large batches. Default: chunks of at
+        most :func:`default_chunk_size` (8,192) of about the same size, more of them on several
+        threads (:func:`threaded_chunk_size`).
     network
         An org graph (a networkx graph or an object with a ``nodelist``) for models whose
         variables have the ``node`` dimension.

@@ -112,6 +112,52 @@ def check_chunk_size(chunk_size: object, default: int) -> int:
     return size
 
 
+#: environment variable that sets the default number of threads of a numpy-backend run
+THREADS_ENV = "SIMDYN_THREADS"
+
+
+def available_cores() -> int:
+    """Cores this process may run on: ``os.cpu_count()`` capped by the CPU affinity mask."""
+    count = os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        count = min(count, len(os.sched_getaffinity(0)))
+    return max(1, count)
+
+
+def resolve_threads(threads: object) -> int:
+    """Threads a numpy-backend run uses: ``threads``, else ``$SIMDYN_THREADS``, else every
+    available core (:func:`available_cores`).
+
+    Examples
+    --------
+    >>> resolve_threads(2)
+    2
+    >>> resolve_threads(0)
+    Traceback (most recent call last):
+    ...
+    simdyn.errors.ScenarioError: threads: threads must be a positive whole number, not 0 (1 runs the chunks one after another; leave it unset to use every core)
+    """
+    where = "threads"
+    if threads is None:
+        env = os.environ.get(THREADS_ENV, "").strip()
+        if not env:
+            return available_cores()
+        where, threads = THREADS_ENV, env
+        with contextlib.suppress(ValueError):
+            threads = int(env)
+    try:
+        count = operator.index(threads)  # type: ignore[arg-type]
+    except TypeError:
+        count = 0
+    if isinstance(threads, bool) or count <= 0:
+        raise ScenarioError(
+            f"{where} must be a positive whole number, not {str(threads)[:40]!s}",
+            where=where,
+            hint="1 runs the chunks one after another; leave it unset to use every core",
+        )
+    return count
+
+
 def available_memory() -> int | None:
     """Physical memory available to this process, in bytes (``None`` if unknown).
 

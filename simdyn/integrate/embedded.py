@@ -8,15 +8,18 @@ no growth right after a rejection, RMS error norm), applied to each scenario on 
 scenario's steps do not depend on the other scenarios of its batch. States at the saved times
 come from the pair's dense output.
 
-The right-hand side is called as ``rhs(t, t, y)`` with ``t`` an array of one time per scenario
-(shape ``(n_scenarios,)``, broadcasting against the trailing scenario axis of ``y``).
+The right-hand side is called as ``rhs(t, t, y, out=k)`` with ``t`` an array of one time per
+scenario (shape ``(n_scenarios,)``, broadcasting against the trailing scenario axis of ``y``)
+and ``k`` the stage's slot. The stage derivatives, stage states, error scale and finiteness
+masks are work arrays allocated once per batch (:class:`_Work`); a step allocates only arrays
+of one number per scenario.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,7 +29,14 @@ from simdyn.integrate.tableau import EmbeddedPair
 
 __all__ = ["integrate_embedded"]
 
-BatchRhs = Callable[[Any, Any, FloatArray], FloatArray]
+
+class BatchRhs(Protocol):
+    """A batched right-hand side taking one time per scenario, writing into a given array."""
+
+    def __call__(self, t: Any, ts: Any, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
+        """``dy/dt`` at times ``t`` (one per scenario; ``ts`` the same), into ``out``."""
+        ...
+
 
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
@@ -63,6 +73,25 @@ def _power(x: FloatArray, exponent: float) -> FloatArray:
     return out
 
 
+def _combine_into(
+    out: FloatArray, tmp: FloatArray, ks: FloatArray, weights: tuple[float, ...]
+) -> FloatArray:
+    """:func:`_combine` into ``out`` (``tmp``: a work array of the same shape)."""
+    first = True
+    for w, k in zip(weights, ks, strict=False):
+        if w == 0.0:
+            continue
+        if first:
+            np.multiply(w, k, out=out)
+            first = False
+        else:
+            np.multiply(w, k, out=tmp)
+            np.add(out, tmp, out=out)
+    if first:
+        out.fill(0.0)
+    return out
+
+
 def _combine(ks: list[FloatArray], weights: tuple[float, ...]) -> FloatArray:
     """``Σ_j weights[j] * ks[j]`` skipping zero weights, in a fixed order."""
     acc: FloatArray | None = None
@@ -76,6 +105,27 @@ def _combine(ks: list[FloatArray], weights: tuple[float, ...]) -> FloatArray:
 def _first_bad_row(k: FloatArray) -> IntArray:
     rows: IntArray = np.argmin(np.isfinite(k), axis=0)
     return rows
+
+
+class _Work:
+    """Work arrays of one batch, allocated once: ``ks[0]`` holds the derivative at the current
+    state, ``ks[1:]`` the stage derivatives of the step being tried."""
+
+    def __init__(self, y: FloatArray, stages: int) -> None:
+        self.ks = np.empty((stages + 1, *y.shape))
+        self.yj = np.empty_like(y)  # a stage's state, then the trial step's new state
+        self.acc = np.empty_like(y)
+        self.tmp = np.empty_like(y)
+        self.scale = np.empty_like(y)
+        self.finite = np.empty(y.shape, dtype=bool)
+        self.tj = np.empty(y.shape[1])
+        self.col = np.empty(y.shape[1], dtype=bool)
+
+    def all_finite(self, k: FloatArray) -> np.ndarray:
+        """Per scenario, whether every row of ``k`` is finite (a view of :attr:`col`)."""
+        np.isfinite(k, out=self.finite)
+        np.all(self.finite, axis=0, out=self.col)
+        return self.col
 
 
 class _Batch:
@@ -109,7 +159,8 @@ class _Batch:
         self.worst_row = np.zeros(n, dtype=np.int64)  # the row of the largest last error
         self.stalled = np.zeros(n, dtype=np.int64)  # consecutive collapsed steps
         self.message = ""
-        self.f = rhs(self.t, self.t, self.y)
+        self.w = _Work(self.y, pair.stages)
+        self.f = rhs(self.t, self.t, self.y, out=self.w.ks[0])
         self._fail(~np.isfinite(self.f).all(axis=0), self.f, "a derivative became non-finite")
         self.h_abs = self._initial_step()
         self._finish_if_done(self.t >= self.t_end)
@@ -182,32 +233,43 @@ class _Batch:
         self._fail(collapsed, marker, "the step size collapsed")
         return np.where(self.active, h, 0.0)
 
-    def _attempt(self, h: FloatArray) -> tuple[FloatArray, list[FloatArray]]:
-        """One trial step of length ``h``: the new state and all stage derivatives."""
-        pair = self.pair
-        ks = [self.f]
+    def _attempt(self, h: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """One trial step of length ``h``: the new state and all stage derivatives (the same
+        operations as ``y + h * _combine(ks, a[j])`` and ``t + c[j] * h``, into work arrays)."""
+        pair, w = self.pair, self.w
+        ks = w.ks
         for j in range(1, pair.stages):
-            yj = self.y + h * _combine(ks, pair.a[j])
-            tj = self.t + pair.c[j] * h
-            ks.append(self.rhs(tj, tj, yj))
-        y_new = self.y + h * _combine(ks, pair.b)
-        t_new = self.t + h
-        ks.append(self.rhs(t_new, t_new, y_new))
+            np.multiply(h, _combine_into(w.acc, w.tmp, ks[:j], pair.a[j]), out=w.acc)
+            np.add(self.y, w.acc, out=w.yj)
+            np.multiply(pair.c[j], h, out=w.tj)
+            np.add(self.t, w.tj, out=w.tj)
+            self.rhs(w.tj, w.tj, w.yj, out=ks[j])
+        np.multiply(h, _combine_into(w.acc, w.tmp, ks[: pair.stages], pair.b), out=w.acc)
+        y_new = np.add(self.y, w.acc, out=w.yj)
+        np.add(self.t, h, out=w.tj)
+        self.rhs(w.tj, w.tj, y_new, out=ks[pair.stages])
         return y_new, ks
 
     def step(self) -> None:
         """Advance every active scenario by one attempted step (accepted or rejected)."""
         h = self._stop_stalled(self._step_sizes())
         y_new, ks = self._attempt(h)
+        w = self.w
         finite = np.ones(self.y.shape[1], dtype=bool)
         for k in ks[1:]:
-            ok = np.isfinite(k).all(axis=0)
-            self._fail(finite & ~ok, k, "a derivative became non-finite")
+            ok = w.all_finite(k)
+            if not ok.all():
+                self._fail(finite & ~ok, k, "a derivative became non-finite")
             finite &= ok
-        scale = self.atol + np.maximum(np.abs(self.y), np.abs(y_new)) * self.rtol
-        weighted = h * _combine(ks, self.pair.e) / scale
+        scale, weighted = w.scale, w.acc
+        np.maximum(np.abs(self.y, out=scale), np.abs(y_new, out=w.tmp), out=scale)
+        np.multiply(scale, self.rtol, out=scale)
+        np.add(self.atol, scale, out=scale)
+        np.multiply(h, _combine_into(weighted, w.tmp, ks, self.pair.e), out=weighted)
+        np.true_divide(weighted, scale, out=weighted)
         err = _rms_rows(weighted)
-        self.worst_row = np.where(self.active, np.argmax(np.abs(weighted), axis=0), self.worst_row)
+        worst = np.argmax(np.abs(weighted, out=w.tmp), axis=0)
+        self.worst_row = np.where(self.active, worst, self.worst_row)
         accept = self.active & (err < 1)
         exponent = -1.0 / (self.pair.error_order + 1)
         factor = _SAFETY * _power(err, exponent)
@@ -217,14 +279,14 @@ class _Batch:
         self.h_abs = self.h_abs * np.where(accept, grow, np.where(self.active, shrink, 1.0))
         if accept.any():
             self._save_dense(accept, h, ks)
-        self.y = np.where(accept, y_new, self.y)
-        self.f = np.where(accept, ks[-1], self.f)
+        np.copyto(self.y, y_new, where=accept)
+        np.copyto(self.f, ks[-1], where=accept)
         self.t = np.where(accept, self.t + h, self.t)
         self.steps += accept
         self.rejected = np.where(accept, False, self.active)
         self._finish_if_done(accept & (self.t >= self.t_end))
 
-    def _save_dense(self, accept: np.ndarray, h: FloatArray, ks: list[FloatArray]) -> None:
+    def _save_dense(self, accept: np.ndarray, h: FloatArray, ks: FloatArray) -> None:
         """Interpolate every saved time inside the accepted steps."""
         n_save = len(self.t_eval)
         t_new = self.t + h
@@ -265,8 +327,9 @@ def integrate_embedded(
     Parameters
     ----------
     rhs
-        Batched right-hand side ``rhs(t, ts, y)``; ``t`` and ``ts`` are arrays of one time per
-        scenario, ``y`` has shape ``(n_state, n_scenarios)``.
+        Batched right-hand side ``rhs(t, ts, y, out=None)``; ``t`` and ``ts`` are arrays of one
+        time per scenario, ``y`` and ``out`` have shape ``(n_state, n_scenarios)``; it writes
+        ``dy/dt`` into ``out`` (a new array when ``out`` is ``None``) and returns it.
     y0 : ndarray, shape (n_state, n_scenarios)
         Initial state (not modified).
     t_eval

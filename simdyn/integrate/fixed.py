@@ -84,8 +84,9 @@ def integrate_fixed(
     """Integrate ``dy/dt = rhs(t, ts, y)`` from ``start`` for ``n_steps`` steps of ``dt``.
 
     The driver allocates its work arrays once (state, stage derivatives, stage state, one
-    temporary, the finiteness masks) and reuses them for every step and stage; ``rhs`` writes
-    each stage's derivative into its slot (``out=``).
+    temporary, the finiteness masks, the zeros that non-negative stocks are clamped at) and
+    reuses them for every step and stage; ``rhs`` writes each stage's derivative into its slot
+    (``out=``).
 
     Parameters
     ----------
@@ -122,7 +123,7 @@ def integrate_fixed(
             t = start + i * dt
             _step(rhs, t, dt, y, tableau, w)
             for lo, hi in clamp:
-                np.maximum(y[lo:hi], 0.0, out=y[lo:hi])
+                np.maximum(y[lo:hi], w.zeros[lo:hi], out=y[lo:hi])
             t_next = start + (i + 1) * dt
             if post_step is not None:
                 post_step(t_next, y)
@@ -143,11 +144,15 @@ class _Work:
         self.finite = np.empty(y.shape, dtype=bool)
         self.col = np.empty(y.shape[1], dtype=bool)
         self.bad = np.empty(y.shape[1], dtype=bool)
+        # numpy's maximum is vectorized for two arrays, not for an array and a scalar
+        self.zeros = np.zeros_like(y)
 
     def check(self, status: Status, t: float, y: FloatArray) -> None:
         """:meth:`Status.check` without allocating while every scenario stays finite."""
         np.isfinite(y, out=self.finite)
-        np.all(self.finite, axis=0, out=self.col)
+        if self.finite.all():
+            return
+        np.logical_and.reduce(self.finite, axis=0, out=self.col)
         np.greater(status.ok, self.col, out=self.bad)  # ok and not finite
         if self.bad.any():
             status.check(t, y)
@@ -164,12 +169,15 @@ def _step(
         if j == 0:
             stage = y
         else:
-            np.copyto(yj, y)
+            stage = y  # until the first term: y + tmp into yj (no copy of y first)
             for m, coef in enumerate(a[j]):
                 if coef != 0.0:
                     np.multiply(dt * coef, ks[m], out=tmp)
-                    yj += tmp
-            stage = yj
+                    np.add(stage, tmp, out=yj)
+                    stage = yj
+            if stage is y:  # every coefficient zero: the stage state is the step's state
+                np.copyto(yj, y)
+                stage = yj
         rhs(t + c[j] * dt, t, stage, out=ks[j])
     for j in range(tableau.stages):
         np.multiply(dt * b[j], ks[j], out=tmp)

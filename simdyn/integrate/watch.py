@@ -49,6 +49,8 @@ class SaveWatch:
             return
         for name, value in zip(names, values, strict=True):
             arr = np.asarray(value)
+            if np.isfinite(arr).all():
+                continue
             if arr.ndim == 0:
                 bad = np.full(hi - lo, not np.isfinite(arr))
             else:

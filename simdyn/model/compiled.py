@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,9 @@ class Bound:
     ``events(t, ts, y)`` returns, per event, ``(hazard, reset_values)`` evaluated at state ``y``
     (``None`` when the model has no events). ``record(t, ts, y)`` stores the inputs of fixed
     delays after an accepted step (``None`` when the model has no ``DELAY``).
+    ``observe_into(t, ts, y, dest)`` writes each observed value into ``dest[j]`` (an array of
+    the value's full shape, or ``None`` to skip it) through scratch arrays instead of returning
+    new arrays (``None`` when the module was generated without scratch arrays).
     """
 
     y0: FloatArray
@@ -69,6 +72,9 @@ class Bound:
     observe: Observe
     events: Callable[[float, float, FloatArray], tuple[Any, ...]] | None = None
     record: Callable[[float, float, FloatArray], None] | None = None
+    observe_into: Callable[[float, float, FloatArray, Sequence[FloatArray | None]], None] | None = (
+        None
+    )
 
 
 @dataclass
@@ -140,5 +146,12 @@ class CompiledModel:
         funcs = {name: FUNCTIONS[name].factory(ctx) for name in self.functions}
         init, make = self._bind(params, funcs, n_scenarios, dt, start, stop)
         y0, consts = init()
-        rhs, observe, events, record = make(consts)
-        return Bound(y0=y0, rhs=rhs, observe=observe, events=events, record=record)
+        rhs, observe, events, record, observe_into = make(consts)
+        return Bound(
+            y0=y0,
+            rhs=rhs,
+            observe=observe,
+            events=events,
+            record=record,
+            observe_into=observe_into,
+        )

@@ -11,9 +11,10 @@ is called in this process as chunks complete, in any order.
   dies has its task rerun elsewhere (the region write is idempotent).
 
 Local worker processes ask Linux to kill them when this process dies (``PR_SET_PDEATHSIG``),
-so a sweep killed outright leaves no worker behind. Each runs its compiled kernels on one
-thread (``NUMBA_NUM_THREADS=1``): the workers are the parallelism, and a kernel spreading its
-blocks over every core in every worker would put several threads on each core.
+so a sweep killed outright leaves no worker behind. Each runs its compiled kernels and its
+numpy-backend chunks on one thread (``NUMBA_NUM_THREADS=1``, ``SIMDYN_THREADS=1``): the workers
+are the parallelism, and a run spreading its work over every core in every worker would put
+several threads on each core.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ __all__ = ["DaskExecutor", "Executor", "InProcess", "ProcessPool", "make_executo
 
 ChunkFn = Callable[[Any, int], tuple[int, int, float]]
 
-#: the environment of a local worker process: one thread for compiled kernels and for BLAS
-WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+#: the environment of a local worker process: one thread for compiled kernels, for the numpy
+#: backend's chunks (``simdyn._limits.THREADS_ENV``) and for BLAS
+WORKER_ENV = {
+    "NUMBA_NUM_THREADS": "1",
+    "SIMDYN_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 class Executor(Protocol):

@@ -5,8 +5,10 @@ extension-function instances, the number of scenarios and the time settings), wh
 ``init()`` and ``make(C)``: ``init`` evaluates the initial values and returns the state ``y``
 (``(n_state, S)``) and the ``INIT`` values ``C``; ``make(C)`` returns ``rhs(t, ts, y, out=None)``
 (the stock rates, written into ``out`` when given),
-``observe(t, ts, y)``, ``events(t, ts, y)`` and ``record(t, ts, y)`` (the last two ``None``
-when the model has no events or no ``DELAY``). ``rhs`` computes only the auxiliaries the stock
+``observe(t, ts, y)``, ``events(t, ts, y)``, ``record(t, ts, y)`` (these two ``None`` when
+the model has no events or no ``DELAY``) and ``observe_into(t, ts, y, D)`` (``observe``
+through scratch arrays, each value copied into ``D[j]``; ``None`` without scratch arrays).
+``rhs`` computes only the auxiliaries the stock
 rates need, in order, with no per-variable Python dispatch; its operations on the state write
 into scratch arrays allocated once per number of scenarios (see :mod:`.numpy_into`), so a call
 allocates nothing but what numpy has no ``out=`` form for.
@@ -173,7 +175,8 @@ class _Module:
             lines += [f"            H_{h.name}.record(t, v_{h.input})" for h in p.histories]
         else:
             lines.append("        record = None")
-        lines.append("        return rhs, observe, events, record")
+        lines += self.observe_into() if self.scratch else ["        observe_into = None"]
+        lines.append("        return rhs, observe, events, record, observe_into")
         return lines
 
     def rhs_plain(self) -> list[str]:
@@ -186,8 +189,8 @@ class _Module:
         ]
         return [*lines, "            return out"]
 
-    def rhs_into(self) -> list[str]:
-        """``rhs`` writing into scratch arrays, one set per number of scenarios ``_S``."""
+    def into_emitter(self) -> IntoEmitter:
+        """An emitter of ``out=`` statements, the stocks bound to views of ``y``."""
         p, em = self.p, self.em
         ie = IntoEmitter(
             em.dim_order,
@@ -200,35 +203,70 @@ class _Module:
             plain=em,
         )
         ie.stmts += [Stmt(f"v_{s.name} = {_view(s)}") for s in p.stocks]
+        return ie
+
+    def into_function(self, ie: IntoEmitter, head: str, cache: str) -> list[str]:
+        """The function ``head`` with ``ie``'s statements, its scratch arrays (and constant
+        arrays) allocated once per number of scenarios by ``_<cache>(S)``."""
+        body, buffers = pack(ie.stmts, ie.temps)
+        arrays = "".join(
+            f"np.empty({self.shape(dims, 'S')}{', dtype=bool' if t == 'bool' else ''}), "
+            for dims, t in buffers
+        )
+        arrays += "".join(
+            f"np.full({self.shape(dims, 'S')}, {number}), " for (number, dims) in ie.consts
+        )
+        names = "".join(f"_b{k}, " for k in range(len(buffers)))
+        names += "".join(f"{name}, " for name in ie.consts.values())
+        return [
+            f"        _{cache}_width = [-1, ()]",
+            f"        def _{cache}(S):",
+            f"            if _{cache}_width[0] != S:",
+            f"                _{cache}_width[1] = ({arrays})",
+            f"                _{cache}_width[0] = S",
+            f"            return _{cache}_width[1]",
+            f"        {head}",
+            "            _S = y.shape[-1]",
+            f"            ({names}) = _{cache}(_S)",
+            *("            " + line for line in body),
+        ]
+
+    def observe_into(self) -> list[str]:
+        """``observe_into(t, ts, y, D)``: each observed value copied into ``D[j]`` (skipped
+        where ``D[j]`` is ``None``) as soon as it is computed, through scratch arrays."""
+        ie = self.into_emitter()
+        index = {name: j for j, name in enumerate(self.p.observed)}
+
+        def copy(name: str) -> None:
+            if name in index:
+                j = index[name]
+                ie.stmts.append(Stmt(f"if D[{j}] is not None: D[{j}][...] = v_{name}"))
+
+        for s in self.p.stocks:
+            copy(s.name)
+        for a in self.p.evaluate:
+            self.assign_into(ie, a)
+            copy(a.target)
+        return self.into_function(ie, "def observe_into(t, ts, y, D):", "observe")
+
+    def rhs_into(self) -> list[str]:
+        """``rhs`` writing into scratch arrays, one set per number of scenarios ``_S``."""
+        p, em = self.p, self.em
+        ie = self.into_emitter()
         for a in p.rhs:
             self.assign_into(ie, a)
         slot_of = {s.name: s for s in p.stocks}
         for r in p.rates:
             assert r.expr is not None
             c = ie.emit(r.expr)
+            rows = _rows(slot_of[r.target], "out")
+            if c.dims == r.dims and c.text in ie.temps and ie.retarget(c.text, rows):
+                continue  # the rate's last operations write straight into its rows
             value = em.align(c, r.dims) if c.dims else c.text
-            ie.stmts.append(Stmt(f"{_rows(slot_of[r.target], 'out')} = {value}"))
-        body, buffers = pack(ie.stmts, ie.temps)
-        arrays = "".join(
-            f"np.empty({self.shape(dims, 'S')}{', dtype=bool' if t == 'bool' else ''}), "
-            for dims, t in buffers
-        )
-        names = "".join(f"_b{k}, " for k in range(len(buffers)))
-        return [
-            "        _width = [-1, ()]",
-            "        def _scratch(S):",
-            "            if _width[0] != S:",
-            f"                _width[1] = ({arrays})",
-            "                _width[0] = S",
-            "            return _width[1]",
-            "        def rhs(t, ts, y, out=None):",
-            "            _S = y.shape[-1]",
-            f"            ({names}) = _scratch(_S)",
-            "            if out is None:",
-            "                out = np.empty_like(y)",
-            *("            " + line for line in body),
-            "            return out",
-        ]
+            ie.stmts.append(Stmt(f"{rows} = {value}"))
+        ie.stmts.insert(0, Stmt("if out is None: out = np.empty_like(y)"))
+        lines = self.into_function(ie, "def rhs(t, ts, y, out=None):", "scratch")
+        return [*lines, "            return out"]
 
     def assign_into(self, ie: IntoEmitter, a: ir.Assign) -> None:
         """Append the statements computing ``a`` to ``ie.stmts``."""

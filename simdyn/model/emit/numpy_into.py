@@ -12,7 +12,12 @@ allocated once per number of scenarios, not once per call.
 Each statement performs the same floating-point operation, on the same operands in the same
 order, as the expression the plain printer writes, so results are bit-identical:
 ``np.where(c, a, b)`` becomes ``copyto(f, b); copyto(f, a, where=c)``, ``SAFEDIV(a, b, z)``
-becomes ``copyto(f, z); divide(a, b, out=f, where=b != 0)``. Values that do not depend on the
+becomes ``divide(a, b, out=f); copyto(f, z, where=b == 0)`` (``putmask`` for a number ``z``):
+numpy's masked ``divide(..., where=)`` loop is several times slower than a whole divide and a
+masked copy (the drivers run ``rhs`` with floating-point warnings off). ``MIN``/``MAX`` with a
+number take it from a constant array filled once per width (:attr:`IntoEmitter.consts`):
+numpy's ``minimum``/``maximum`` loops are vectorized for two arrays but not for an array and a
+scalar. Values that do not depend on the
 state (constants, ``TIME``) and the operations numpy has no ``out=`` form for (lookups,
 reductions, ``STEP``/``PULSE``/``RAMP``, ``DELAY`` histories, extension functions) stay plain
 expressions; their arguments are still lowered.
@@ -38,6 +43,9 @@ _CMP_UFUNC = {
     ">=": "np.greater_equal",
 }
 _REF = re.compile(r"\b(_t\d+|v_\w+)\b")
+_NUMBER = re.compile(r"\(?-?\d+(\.\d*)?(e[-+]?\d+)?\)?")
+#: ufuncs whose loop is vectorized only when both operands are arrays
+_ARRAY_OPERANDS = frozenset({"np.maximum", "np.minimum"})
 
 
 @dataclass
@@ -63,18 +71,26 @@ class IntoEmitter(Emitter):
     stmts: list[Stmt] = field(default_factory=list)
     temps: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
     plain: Emitter | None = None
+    consts: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+    """Constant arrays ``_k<n>``: a number broadcast to dimensions, filled once per width."""
 
     def is_wide(self, node: Node) -> bool:
-        if isinstance(node, Name | Subscript):
-            return node.name in self.wide
-        if isinstance(node, UnaryOp):
-            return self.is_wide(node.operand)
-        if isinstance(node, BinOp):
-            return self.is_wide(node.left) or self.is_wide(node.right)
-        if isinstance(node, If):
-            return any(self.is_wide(n) for n in (node.cond, node.then, node.otherwise))
-        if isinstance(node, Call):
-            return any(self.is_wide(a) for a in node.args)
+        """Whether ``node`` reads a wide value (a walk with a stack: a sum of a thousand terms
+        is a thousand levels deep)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, Name | Subscript):
+                if n.name in self.wide:
+                    return True
+            elif isinstance(n, UnaryOp):
+                stack.append(n.operand)
+            elif isinstance(n, BinOp):
+                stack += [n.left, n.right]
+            elif isinstance(n, If):
+                stack += [n.cond, n.then, n.otherwise]
+            elif isinstance(n, Call):
+                stack += n.args
         return False
 
     def temp(self, dims: tuple[str, ...], dtype: str = "float") -> str:
@@ -82,7 +98,16 @@ class IntoEmitter(Emitter):
         self.temps[name] = (dims, dtype)
         return name
 
+    def const(self, number: str, dims: tuple[str, ...]) -> str:
+        """The constant array holding ``number`` at every element of ``dims``."""
+        key = (number, dims)
+        if key not in self.consts:
+            self.consts[key] = f"_k{len(self.consts)}"
+        return self.consts[key]
+
     def op(self, func: str, args: list[str], dims: tuple[str, ...], dtype: str = "float") -> Code:
+        if func in _ARRAY_OPERANDS:
+            args = [self.const(a, dims) if _NUMBER.fullmatch(a) else a for a in args]
         out = self.temp(dims, dtype)
         # numpy's power takes another path when it works in place (x ** 2.0 on one element:
         # x * x, not pow), so its output never shares an array with an input
@@ -182,11 +207,28 @@ class IntoEmitter(Emitter):
 
     def safediv(self, a: str, b: str, z: str, dims: tuple[str, ...]) -> Code:
         """``_rt.safediv(a, b, z)``: ``a / b`` where ``b != 0``, ``z`` elsewhere."""
-        mask = self.op("np.not_equal", [b, "0"], dims, "bool").text
-        out = self.temp(dims)
-        self.stmts.append(Stmt(f"np.copyto({out}, {z})", out, inplace=False))
-        self.stmts.append(Stmt(f"np.true_divide({a}, {b}, out={out}, where={mask})"))
+        zero = self.op("np.equal", [b, "0"], dims, "bool").text
+        out = self.op("np.true_divide", [a, b], dims).text
+        if _NUMBER.fullmatch(z):  # a number: putmask is the faster masked copy
+            self.stmts.append(Stmt(f"np.putmask({out}, {zero}, {z})"))
+        else:  # an array may broadcast, which copyto does and putmask does not
+            self.stmts.append(Stmt(f"np.copyto({out}, {z}, where={zero})"))
         return Code(out, dims)
+
+    def retarget(self, temp: str, target: str) -> bool:
+        """Have the statements that write ``temp`` write ``target`` (a view) instead, when
+        nothing reads ``temp`` but the statements that write it; whether it did."""
+        ref = re.compile(rf"\b{temp}\b")
+        writes = (f"out={temp})", f"np.copyto({temp},", f"np.putmask({temp},")
+        mentions = [s for s in self.stmts if ref.search(s.text)]
+        if not mentions or any(not any(w in s.text for w in writes) for s in mentions):
+            return False
+        if any(len(ref.findall(s.text)) != 1 for s in mentions):
+            return False
+        for s in mentions:
+            s.text = ref.sub(target, s.text)
+            s.out = None
+        return True
 
 
 def pack(

@@ -437,7 +437,8 @@ class _Run:
         self.kernel = _choose_backend(backend, self.model, ops, self.method, work)
         if self.kernel is not None:
             size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
-            return self.compiled(self.kernel, size, progress)
+            graph = self.kernel.graph_arrays(ops, ctx["teams"])  # the network, as data
+            return self.compiled(self.kernel, size, progress, graph)
         size = max(1, int(chunk_size or default_chunk_size(self.cm, self.method)))
         return self.all(size, ctx, rtol, atol, progress)
 
@@ -566,9 +567,15 @@ class _Run:
         )
 
     def compiled(
-        self, kernel: CompiledKernel, size: int, progress: Callable[[int, int], None] | None
+        self,
+        kernel: CompiledKernel,
+        size: int,
+        progress: Callable[[int, int], None] | None,
+        graph: tuple[IntArray, FloatArray] | None = None,
     ) -> Status:
-        """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output."""
+        """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output.
+
+        ``graph``: the arrays of the run's network (:meth:`CompiledKernel.graph_arrays`)."""
         n, grid = self.n, self.grid
         status = Status.all_ok(n)
         save = list(self.out)
@@ -589,6 +596,7 @@ class _Run:
                 out=saved,
                 col=lo,
                 nonfinite=nonfinite,
+                graph=graph,
             )
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time

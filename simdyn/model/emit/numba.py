@@ -33,8 +33,11 @@ from typing import Any
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
+from simdyn.errors import ScenarioError
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
+from simdyn.expr import Name, Node
+from simdyn.model.emit import numba_network
 from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_expr import (
     ScalarPrinter,
@@ -94,8 +97,12 @@ class _Printer:
         for h in program.histories:
             self.history_rows[h.name] = self.n_h
             self.n_h += int(np.prod(h.shape)) if h.shape else 1
+        # network builtins: scratch rows of B past the derivatives (see numba_network)
+        self.net = numba_network.network_printer(
+            program, DEFAULT_BLOCK, self.d_row + program.n_state
+        )
         self.sp = ScalarPrinter(
-            program, self.rows, self.init_rows, DEFAULT_BLOCK, self.history_rows
+            program, self.rows, self.init_rows, DEFAULT_BLOCK, self.history_rows, self.net
         )
 
     def target(self, a: ir.Assign, flat: int) -> str:
@@ -117,6 +124,27 @@ class _Printer:
             lines.append(f"{indent}{self.target(a, flat_index(a.shape, idx))} = {text}")
         return lines
 
+    def body(
+        self,
+        signature: str,
+        assigns: Sequence[ir.Assign],
+        tail: list[str] | Any,
+        tail_refs: Sequence[Node] = (),
+        preload: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The function ``signature``: ``preload`` (default: the stocks loaded), ``assigns``,
+        then ``tail`` (lines, or a function returning them; it reads ``tail_refs``), over a
+        block; in phases around the products when the program calls network builtins."""
+        loaded = [s.name for s in self.p.stocks] if preload is None else []
+        start = self.load_stocks() if preload is None else list(preload)
+        lines_of = tail if callable(tail) else lambda: tail
+        if self.net is None:
+            lines = start + [ln for a in assigns for ln in self.assign(a, _I1)]
+            return _over_block(signature, lines + lines_of())
+        return self.net.function(
+            signature, start, loaded, assigns, self.assign, lines_of, tail_refs, self.sp
+        )
+
     def load_stocks(self) -> list[str]:
         return [
             f"{_I1}{local(s.name, k)} = {slot((s.start + k) * DEFAULT_BLOCK, 'Y')}"
@@ -134,44 +162,50 @@ class _Printer:
         return lines
 
     def init(self) -> list[str]:
-        lines = [f"{_I1}t = _START", f"{_I1}ts = _START"]
-        for a in self.p.initial:
-            lines += self.assign(a, _I1)
-        lines += self.store_histories("0")
+        lines = self.store_histories("0")
         for s in self.p.stocks:
             for k in range(s.stop - s.start):
                 lines.append(
                     f"{_I1}{slot((s.start + k) * DEFAULT_BLOCK, 'Y')} = {local(s.name, k)}"
                 )
-        return _over_block("_init(Y, B, m, _DT, _START, _STOP, H, T, nh)", lines)
+        refs = [s.name for s in self.p.stocks] + [h.input for h in self.p.histories]
+        return self.body(
+            "_init(Y, B, m, _DT, _START, _STOP, H, T, nh, GI, GF)",
+            self.p.initial,
+            lines,
+            _refs(refs),
+            [f"{_I1}t = _START", f"{_I1}ts = _START"],
+        )
 
     def rhs(self) -> list[str]:
-        lines = self.load_stocks()
-        for a in self.p.rhs:
-            lines += self.assign(a, _I1)
         stocks = {s.name: s for s in self.p.stocks}
-        for r in self.p.rates:
-            st = stocks[r.target]
-            assert r.expr is not None
-            for idx in index_tuples(st.shape):
-                text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
-                row = self.d_row + st.start + flat_index(st.shape, idx)
-                lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
-        return _over_block("_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
+
+        def rates() -> list[str]:
+            lines = []
+            for r in self.p.rates:
+                st = stocks[r.target]
+                assert r.expr is not None
+                for idx in index_tuples(st.shape):
+                    text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
+                    row = self.d_row + st.start + flat_index(st.shape, idx)
+                    lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
+            return lines
+
+        refs = [r.expr for r in self.p.rates if r.expr is not None]
+        sig = "_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        return self.body(sig, self.p.rhs, rates, refs)
 
     def record(self) -> list[str]:
         """``_record``: each fixed ``DELAY``'s input after a step, into row ``nh`` of ``H``."""
-        lines = self.load_stocks()
-        for a in self.p.evaluate:
-            lines += self.assign(a, _I1)
-        lines += self.store_histories("nh")
-        return _over_block("_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
+        return self.body(
+            "_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)",
+            self.p.evaluate,
+            self.store_histories("nh"),
+            _refs(h.input for h in self.p.histories),
+        )
 
     def observe(self) -> list[str]:
-        lines = self.load_stocks()
-        for a in self.p.evaluate:
-            lines += self.assign(a, _I1)
-        lines.append(f"{_I1}bad = 0")
+        lines = [f"{_I1}bad = 0"]
         o = 0
         for name in self.p.observed:
             sym = self.p.symbols[name]
@@ -182,10 +216,13 @@ class _Printer:
                 lines.append(f"{_I2}bad += (x - x) != 0.0")
                 o += 1
         lines.append(f"{_I1}nf[lo + j] += bad")
-        return _over_block(
-            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh)",
-            lines,
-        )
+        sig = "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        return self.body(sig, self.p.evaluate, lines, _refs(self.p.observed))
+
+
+def _refs(names: Any) -> list[Node]:
+    """The names a function's tail reads, as expressions."""
+    return [Name(name, 0) for name in names]
 
 
 def _over_block(signature: str, body: list[str]) -> list[str]:
@@ -279,7 +316,7 @@ def _finish(Y, B, w, m, clamp):
 _DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
-        fail_time, fail_row):
+        fail_time, fail_row, GI, GF):
     n = P.shape[1]
     ns = Bw.size
     n_blocks = (n + BL - 1) // BL
@@ -298,21 +335,23 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                 B[r * BL + j] = P[r, lo + j]
         zero = ns - ns  # 0, but not a literal (one specialization of each function)
         nh = zero  # steps recorded in H
-        _init(Y, B, m, dt, start, stop, H, T, nh)
+        _init(Y, B, m, dt, start, stop, H, T, nh, GI, GF)
         nh += 1
         if _nonfinite(Y, m):
             _fail(Y, m, lo, start, ok, fail_time, fail_row)
         q = zero
-        _observe(Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop, H, T, nh)
+        _observe(
+            Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop, H, T, nh, GI, GF
+        )
         q += 1
         for i in range(n_steps):
             t = start + i * dt
             bad = 0
             for st in range(ns):
                 if st == 0:
-                    _rhs(Y, B, m, t, t, dt, start, stop, H, T, nh)
+                    _rhs(Y, B, m, t, t, dt, start, stop, H, T, nh, GI, GF)
                 else:
-                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop, H, T, nh)
+                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop, H, T, nh, GI, GF)
                 for st2 in range(st + 1, ns):
                     w = dt * A[st2, st]
                     if st == 0 and A[st2, st] != 0.0:
@@ -327,13 +366,14 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                     bad = _finish(Y, B, dt * Bw[st], m, clamp)
             t_next = start + (i + 1) * dt
             if NH > 0:
-                _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh)
+                _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh, GI, GF)
                 nh += 1
             if bad:
                 _fail(Y, m, lo, t_next, ok, fail_time, fail_row)
             if (i + 1) % save_every == 0:
                 _observe(
-                    Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop, H, T, nh
+                    Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop, H, T, nh,
+                    GI, GF,
                 )
                 q += 1
 """
@@ -345,14 +385,14 @@ def kernel_source(program: ir.Program) -> str:
     Raises
     ------
     UnsupportedByCompiled
-        For random events and extension and network functions.
+        For random events and extension functions other than the network builtins.
     """
     if program.events:
         names = ", ".join(e.name for e in program.events)
         raise UnsupportedByCompiled(f"random events ({names})")
-    if program.functions:
-        raise UnsupportedByCompiled(f"the function {', '.join(program.functions)}")
     pr = _Printer(program)
+    functions = [pr.init(), pr.rhs(), pr.record(), pr.observe()]
+    n_rows = pr.d_row + program.n_state + (pr.net.n_rows if pr.net is not None else 0)
     head = [
         "# generated by simdyn.model.emit.numba from the IR of model "
         + "".join(ch for ch in program.spec.name if ch.isalnum() or ch in "_-"),
@@ -364,13 +404,17 @@ def kernel_source(program: ir.Program) -> str:
         f"BL = {DEFAULT_BLOCK}",
         f"NS = {program.n_state}",
         f"NP = {pr.n_p}",
-        f"NB = {max(pr.d_row + program.n_state, 1)}",
+        f"NB = {max(n_rows, 1)}",
         f"DO = {pr.d_row * DEFAULT_BLOCK}",
         f"NH = {pr.n_h}",
     ]
+    if pr.net is not None:
+        head += pr.net.layout.constants()
     parts = ["\n".join(head)]
+    if pr.net is not None:
+        parts.append(numba_network.HELPERS.strip())
     parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
-    for fn in (pr.init(), pr.rhs(), pr.record(), pr.observe()):
+    for fn in functions:
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
     parts.append(_HELPERS)
     parts.append(_DRIVER)
@@ -397,6 +441,22 @@ class CompiledKernel:
     compile_seconds: float
     from_cache: bool
     run_serial: Any = None
+    graph: numba_network.GraphLayout | None = None
+
+    def graph_arrays(
+        self, network: Any = None, teams: IntArray | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        """The arrays of ``network`` (a :class:`~simdyn.network.GraphOperators`; ``teams``: each
+        node's team code) that :meth:`simulate` passes to the kernel (``graph=``)."""
+        if self.graph is None:
+            return numba_network.empty_graph(None)
+        if network is None:
+            raise ScenarioError(
+                f"model {self.program.spec.name!r} calls network builtins",
+                where="network",
+                hint="pass network=...",
+            )
+        return self.graph.arrays(network, teams)
 
     def simulate(
         self,
@@ -414,6 +474,7 @@ class CompiledKernel:
         col: int = 0,
         nonfinite: IntArray | None = None,
         parallel: bool | None = None,
+        graph: tuple[IntArray, FloatArray] | None = None,
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
 
@@ -421,8 +482,10 @@ class CompiledKernel:
         ``save``, see :meth:`saved_rows`) when given, so that a run in chunks copies nothing.
         ``nonfinite[col : col + n]``, when given, gets each scenario's number of non-finite
         saved values (see :func:`first_nonfinite`). ``parallel``: spread the blocks over all
-        cores (default: when there is more than one block).
+        cores (default: when there is more than one block). ``graph``: the network's arrays
+        (:meth:`graph_arrays`), for a model with network builtins.
         """
+        GI, GF = graph if graph is not None else self.graph_arrays()
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
             row = self.constant_rows[const.name]
@@ -460,6 +523,8 @@ class CompiledKernel:
             status.ok,
             status.fail_time,
             status.fail_row,
+            GI,
+            GF,
         )
         if nonfinite is not None:
             nonfinite[col : col + n] = counts
@@ -566,7 +631,11 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
     t0 = time.perf_counter()
     module = _load(source)
     run, run_serial = module.run, module.run_serial
-    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
+    layout = numba_network.network_printer(program, DEFAULT_BLOCK, 0)
+    graph = layout.layout if layout is not None else None
+    kernel = CompiledKernel(
+        program, source, rows, n_p, observed, run, 0.0, False, run_serial, graph
+    )
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
     # compile both drivers for the argument types of every later call: a chunk of no scenarios
@@ -582,6 +651,7 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
             save_every=1,
             save=list(program.observed)[:1],
             parallel=parallel,
+            graph=numba_network.empty_graph(graph),
         )
     kernel.compile_seconds = time.perf_counter() - t0
     kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before

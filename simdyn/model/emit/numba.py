@@ -197,8 +197,11 @@ class _Printer:
 
     def record(self) -> list[str]:
         """``_record``: each fixed ``DELAY``'s input after a step, into row ``nh`` of ``H``."""
+        signature = "_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        if not self.p.histories:  # never called (NH = 0): nothing to compile
+            return [f"def {signature}:", f"{_I1}pass"]
         return self.body(
-            "_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)",
+            signature,
             self.p.evaluate,
             self.store_histories("nh"),
             _refs(h.input for h in self.p.histories),

@@ -136,7 +136,8 @@ def test_every_network_builtin_gives_the_numpy_numbers(
     got = _compare(builtins_model, method, network=GRAPHS[graph](), params=_params())
     assert got.sizes["scenario"] == SCENARIOS
     # the cases the rules single out do occur
-    assert np.isnan(got.gneg.values).any() and np.isfinite(got.gneg.values).any()
+    assert np.isnan(got.gneg.values).any()
+    assert np.isfinite(got.gneg.values).any()
     assert (got.gzero.values == 0).all()
     if graph == "teams":  # three teams: shares 0, 1/3, 2/3 and 1 all occur
         shares = set(np.round(got.r.values.ravel() * 3).astype(int).tolist())

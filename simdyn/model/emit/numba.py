@@ -34,9 +34,9 @@ import numpy as np
 
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
+from simdyn.expr import Name, Node
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
-from simdyn.expr import Name, Node
 from simdyn.model.emit import numba_network
 from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_expr import (
@@ -219,7 +219,9 @@ class _Printer:
                 lines.append(f"{_I2}bad += (x - x) != 0.0")
                 o += 1
         lines.append(f"{_I1}nf[lo + j] += bad")
-        sig = "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        sig = (
+            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        )
         return self.body(sig, self.p.evaluate, lines, _refs(self.p.observed))
 
 

@@ -371,7 +371,7 @@ def _names(nodes: Iterable[Node]) -> set[str]:
 
 
 #: the loops the kernel calls between phases (rows of ``B`` given in rows of ``BL`` numbers)
-HELPERS = '''
+HELPERS = """
 @nb.njit(cache=True, error_model="numpy")
 def _net_product(B, m, GI, GF, ptr, x, r, E):
     # rows r + i * E + k: the stored entries of row i of the matrix at GI[ptr:] times the rows
@@ -468,4 +468,4 @@ def _net_teams(B, m, GI, GF, x, level, r, teams, E):
                 out[j] += 1.0 if acc[j] >= lv[j] else 0.0
         for j in range(m):
             out[j] = out[j] / nt
-'''
+"""

@@ -679,8 +679,13 @@ def _choose_backend(
         return None
     from simdyn.model.emit.numba import UnsupportedByCompiled, kernel_source
 
+    program = to_ir(model.spec, nodelist=nodelist)
+    if program.functions:
+        # network builtins run compiled when asked for, but the kernel's unrolled node-level
+        # code is slower than numpy's node arrays (docs/backends.md): auto keeps numpy
+        return None
     try:
-        source = kernel_source(to_ir(model.spec, nodelist=nodelist))
+        source = kernel_source(program)
     except UnsupportedByCompiled:
         return None
     if work < AUTO_UNCACHED and not is_cached(source):

@@ -253,3 +253,13 @@ def test_compiled_complete_graph_of_equal_people_reproduces_the_aggregate_model(
     for var in ("average_skill", "output", "engagement", "headcount", "routines"):
         np.testing.assert_allclose(net[var].values, agg[var].values, rtol=1e-9, err_msg=var)
     assert float(net.skill_inequality.max()) < 1e-9
+
+
+def test_auto_keeps_numpy_for_network_models(builtins_model: simdyn.Model) -> None:
+    from simdyn.network import GraphOperators
+    from simdyn.simulate import _choose_backend
+
+    ops = GraphOperators.from_graph(_ring())
+    builtins_model.kernel(list(ops.nodelist))  # on disk: auto would take it for another model
+    assert _choose_backend("auto", builtins_model, ops, "rk4", 10**12) is None
+    assert _choose_backend("compiled", builtins_model, ops, "rk4", 1) is not None

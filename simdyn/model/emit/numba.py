@@ -3,7 +3,8 @@
 The generated module (see :func:`kernel_source`) has four scalar functions, each looping over
 the scenarios ``j`` of a block — ``_init``, ``_rhs`` (one stage: the derivatives of every stock),
 ``_record`` (the inputs of fixed ``DELAY`` s after a step, into the block's history ``H``, one
-row per step at the times ``T``) and ``_observe`` (every saved value into ``out[q, :, s]``, counting the non-finite ones of each
+row per step at the times ``T``) and ``_observe`` (every observed value into a row of the block,
+then ``_save`` copies the saved ones into ``out[q, :, s]``, counting the non-finite ones of each
 scenario into ``nf``) — and ``run``, which integrates a
 whole chunk: scenarios in blocks of ``BL``, blocks spread over all cores (``prange``), the time
 loop inside, and inside each stage the scenario loop innermost over straight-line code, so LLVM
@@ -13,7 +14,8 @@ allocates nothing. The driver follows :func:`simdyn.integrate.integrate_fixed` o
 operation (each stage's state is the step's state plus the weighted earlier derivatives added
 in stage order, zero coefficients skipped; the step's sum added in stage order; non-negative
 stocks clamped after each step, the state checked for non-finite values after each step), so
-both backends give the same numbers.
+both backends give the same numbers. Every function also takes the run's graph, ``GI`` and
+``GF`` (see :mod:`~simdyn.model.emit.numba_network`; empty for a model without network builtins).
 
 The module is written to a cache folder (:func:`~simdyn.model.emit.numba_cache.cache_dir`) under
 the hash of its source and compiled with ``cache=True``: a second
@@ -27,7 +29,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +131,7 @@ class _Printer:
         self,
         signature: str,
         assigns: Sequence[ir.Assign],
-        tail: list[str] | Any,
+        tail: list[str] | Callable[[], list[str]],
         tail_refs: Sequence[Node] = (),
         preload: Sequence[str] | None = None,
     ) -> list[str]:
@@ -138,7 +140,7 @@ class _Printer:
         block; in phases around the products when the program calls network builtins."""
         loaded = [s.name for s in self.p.stocks] if preload is None else []
         start = self.load_stocks() if preload is None else list(preload)
-        lines_of = tail if callable(tail) else lambda: tail
+        lines_of = tail if callable(tail) else lambda: list(tail)
         if self.net is None:
             lines = start + [ln for a in assigns for ln in self.assign(a, _I1)]
             return _over_block(signature, lines + lines_of())

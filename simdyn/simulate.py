@@ -136,8 +136,9 @@ def simulate(
     backend
         ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
         machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
-        ``"auto"`` (compiled when numba is installed, the model and method are supported and
-        the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
+        ``"auto"`` (compiled when numba is installed, the model and method are supported, the
+        model calls no network builtin and the batch is large enough to repay compiling; see
+        ``docs/backends.md``). Default:
         the one set by :func:`use_backend` (``"auto"`` unless set).
 
     Returns

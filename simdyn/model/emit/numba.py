@@ -654,8 +654,8 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
     t0 = time.perf_counter()
     module = _load(source)
     run, run_serial = module.run, module.run_serial
-    layout = numba_network.network_printer(program, DEFAULT_BLOCK, 0)
-    graph = layout.layout if layout is not None else None
+    net = numba_network.network_printer(program, DEFAULT_BLOCK, 0)
+    graph = net.layout if net is not None else None  # where the run's graph goes in GI, GF
     kernel = CompiledKernel(
         program, source, rows, n_p, observed, run, 0.0, False, run_serial, graph
     )

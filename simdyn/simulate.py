@@ -141,8 +141,9 @@ def simulate(
         ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
         machine code on every core; needs ``simdyn[fast]`` and a fixed-step method
         or ``dopri5``/``bs23``) or
-        ``"auto"`` (compiled when numba is installed, the model and method are supported and
-        the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
+        ``"auto"`` (compiled when numba is installed, the model and method are supported, the
+        model calls no network builtin and the batch is large enough to repay compiling; see
+        ``docs/backends.md``). Default:
         the one set by :func:`use_backend` (``"auto"`` unless set).
     threads
         Threads of the numpy backend: its chunks run on a pool of this many threads (numpy
@@ -490,7 +491,8 @@ class _Run:
             if self.embedded:
                 # the solver message is that of the numpy backend's chunks
                 return self.compiled_adaptive(self.kernel, size, progress, rtol, atol, numpy_chunk)
-            return self.compiled(self.kernel, size, ctx, progress)
+            graph = self.kernel.graph_arrays(ops, ctx["teams"])  # the network, as data
+            return self.compiled(self.kernel, size, ctx, progress, graph)
         return self.all(numpy_chunk, ctx, rtol, atol, progress)
 
     def numpy_chunk_size(self, chunk_size: int | None, threads: int) -> int:
@@ -692,8 +694,11 @@ class _Run:
         size: int,
         ctx: Mapping[str, Any],
         progress: Callable[[int, int], None] | None,
+        graph: tuple[IntArray, FloatArray] | None = None,
     ) -> Status:
-        """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output."""
+        """Integrate every chunk with ``kernel``; ``out`` becomes views of the kernel's output.
+
+        ``graph``: the arrays of the run's network (:meth:`CompiledKernel.graph_arrays`)."""
         n, grid = self.n, self.grid
         status = Status.all_ok(n)
         save = list(self.out)
@@ -716,6 +721,7 @@ class _Run:
                 nonfinite=nonfinite,
                 seed=ctx["seed"],
                 first=lo + ctx["offset"],
+                graph=graph,
             )
             status.ok[lo:hi] = st.ok
             status.fail_time[lo:hi] = st.fail_time
@@ -844,15 +850,27 @@ def _choose_backend(
                 where="backend",
                 hint=f'use method {", ".join(compiled_methods)}, or backend="numpy"',
             )
-        return model.kernel(nodelist)
+        kernel = model.kernel(nodelist)
+        if method in EMBEDDED_PAIRS and kernel.graph is not None:
+            raise ScenarioError(
+                f"the compiled backend's {method} does not run network builtins",
+                where="backend",
+                hint=f'use backend="numpy" with {method}, or a fixed-step method',
+            )
+        return kernel
     from simdyn.model.emit.numba_cache import is_cached, kernels_available
 
     if method not in compiled_methods or work < AUTO_CACHED or not kernels_available():
         return None
     from simdyn.model.emit.numba import UnsupportedByCompiled, kernel_source
 
+    program = to_ir(model.spec, nodelist=nodelist)
+    if program.functions:
+        # network builtins run compiled when asked for, but the kernel's unrolled node-level
+        # code is slower than numpy's node arrays (docs/backends.md): auto keeps numpy
+        return None
     try:
-        source = kernel_source(to_ir(model.spec, nodelist=nodelist))
+        source = kernel_source(program)
     except UnsupportedByCompiled:
         return None
     driver = "run" if method in FIXED_METHODS else f"run_{method}"

@@ -155,20 +155,14 @@ def test_the_kernel_is_kept_on_disk_and_a_large_auto_run_uses_it() -> None:
 @pytest.mark.parametrize(
     ("model", "kwargs", "match"),
     [
-        ("learning_org_network", {}, "the function .*NEIGHBOR_MEAN"),
         ("sir", {"method": "RK45"}, "fixed-step methods"),
     ],
 )
 def test_what_the_compiled_backend_refuses_is_named(
     model: str, kwargs: dict[str, Any], match: str
 ) -> None:
-    extra: dict[str, Any] = {}
-    if model == "learning_org_network":
-        from simdyn.network import org_graph
-
-        extra["network"] = org_graph(3, seed=1)
     with pytest.raises(simdyn.ScenarioError, match=match) as err:
-        simdyn.simulate(model, backend="compiled", **kwargs, **extra)
+        simdyn.simulate(model, backend="compiled", **kwargs)
     assert 'backend="numpy"' in str(err.value)
 
 

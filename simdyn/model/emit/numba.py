@@ -14,7 +14,8 @@ allocates nothing. The driver follows :func:`simdyn.integrate.integrate_fixed` o
 operation (each stage's state is the step's state plus the weighted earlier derivatives added
 in stage order, zero coefficients skipped; the step's sum added in stage order; non-negative
 stocks clamped after each step, the state checked for non-finite values after each step), so
-both backends give the same numbers.
+both backends give the same numbers. Every function also takes the run's graph, ``GI`` and
+``GF`` (see :mod:`~simdyn.model.emit.numba_network`; empty for a model without network builtins).
 
 The module is written to a cache folder (:func:`~simdyn.model.emit.numba_cache.cache_dir`) under
 the hash of its source and compiled with ``cache=True``: a second
@@ -27,15 +28,18 @@ import importlib.util
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from simdyn._types import FloatArray, IntArray
+from simdyn.errors import ScenarioError
+from simdyn.expr import Name, Node
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
+from simdyn.model.emit import numba_network
 from simdyn.model.emit.numba_adaptive import adaptive_source
 from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_events import IMPORTS as events_imports
@@ -98,8 +102,12 @@ class _Printer:
         for h in program.histories:
             self.history_rows[h.name] = self.n_h
             self.n_h += int(np.prod(h.shape)) if h.shape else 1
+        # network builtins: scratch rows of B past the derivatives (see numba_network)
+        self.net = numba_network.network_printer(
+            program, DEFAULT_BLOCK, self.d_row + program.n_state
+        )
         self.sp = ScalarPrinter(
-            program, self.rows, self.init_rows, DEFAULT_BLOCK, self.history_rows
+            program, self.rows, self.init_rows, DEFAULT_BLOCK, self.history_rows, self.net
         )
 
     def target(self, a: ir.Assign, flat: int) -> str:
@@ -121,6 +129,27 @@ class _Printer:
             lines.append(f"{indent}{self.target(a, flat_index(a.shape, idx))} = {text}")
         return lines
 
+    def body(
+        self,
+        signature: str,
+        assigns: Sequence[ir.Assign],
+        tail: list[str] | Callable[[], list[str]],
+        tail_refs: Sequence[Node] = (),
+        preload: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The function ``signature``: ``preload`` (default: the stocks loaded), ``assigns``,
+        then ``tail`` (lines, or a function returning them; it reads ``tail_refs``), over a
+        block; in phases around the products when the program calls network builtins."""
+        loaded = [s.name for s in self.p.stocks] if preload is None else []
+        start = self.load_stocks() if preload is None else list(preload)
+        lines_of = tail if callable(tail) else lambda: list(tail)
+        if self.net is None:
+            lines = start + [ln for a in assigns for ln in self.assign(a, _I1)]
+            return _over_block(signature, lines + lines_of())
+        return self.net.function(
+            signature, start, loaded, assigns, self.assign, lines_of, tail_refs, self.sp
+        )
+
     def load_stocks(self) -> list[str]:
         return [
             f"{_I1}{local(s.name, k)} = {slot((s.start + k) * DEFAULT_BLOCK, 'Y')}"
@@ -138,44 +167,53 @@ class _Printer:
         return lines
 
     def init(self) -> list[str]:
-        lines = [f"{_I1}t = _START", f"{_I1}ts = _START"]
-        for a in self.p.initial:
-            lines += self.assign(a, _I1)
-        lines += self.store_histories("0")
+        lines = self.store_histories("0")
         for s in self.p.stocks:
             for k in range(s.stop - s.start):
                 lines.append(
                     f"{_I1}{slot((s.start + k) * DEFAULT_BLOCK, 'Y')} = {local(s.name, k)}"
                 )
-        return _over_block("_init(Y, B, m, _DT, _START, _STOP, H, T, nh)", lines)
+        refs = [s.name for s in self.p.stocks] + [h.input for h in self.p.histories]
+        return self.body(
+            "_init(Y, B, m, _DT, _START, _STOP, H, T, nh, GI, GF)",
+            self.p.initial,
+            lines,
+            _refs(refs),
+            [f"{_I1}t = _START", f"{_I1}ts = _START"],
+        )
 
     def rhs(self) -> list[str]:
-        lines = self.load_stocks()
-        for a in self.p.rhs:
-            lines += self.assign(a, _I1)
         stocks = {s.name: s for s in self.p.stocks}
-        for r in self.p.rates:
-            st = stocks[r.target]
-            assert r.expr is not None
-            for idx in index_tuples(st.shape):
-                text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
-                row = self.d_row + st.start + flat_index(st.shape, idx)
-                lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
-        return _over_block("_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
+
+        def rates() -> list[str]:
+            lines = []
+            for r in self.p.rates:
+                st = stocks[r.target]
+                assert r.expr is not None
+                for idx in index_tuples(st.shape):
+                    text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
+                    row = self.d_row + st.start + flat_index(st.shape, idx)
+                    lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
+            return lines
+
+        refs = [r.expr for r in self.p.rates if r.expr is not None]
+        sig = "_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        return self.body(sig, self.p.rhs, rates, refs)
 
     def record(self) -> list[str]:
         """``_record``: each fixed ``DELAY``'s input after a step, into row ``nh`` of ``H``."""
-        lines = self.load_stocks()
-        for a in self.p.evaluate:
-            lines += self.assign(a, _I1)
-        lines += self.store_histories("nh")
-        return _over_block("_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh)", lines)
+        signature = "_record(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
+        if not self.p.histories:  # never called (NH = 0): nothing to compile
+            return [f"def {signature}:", f"{_I1}pass"]
+        return self.body(
+            signature,
+            self.p.evaluate,
+            self.store_histories("nh"),
+            _refs(h.input for h in self.p.histories),
+        )
 
     def observe(self) -> list[str]:
-        lines = self.load_stocks()
-        for a in self.p.evaluate:
-            lines += self.assign(a, _I1)
-        lines.append(f"{_I1}bad = 0")
+        lines = [f"{_I1}bad = 0"]
         o = 0
         for name in self.p.observed:
             sym = self.p.symbols[name]
@@ -186,10 +224,15 @@ class _Printer:
                 lines.append(f"{_I2}bad += (x - x) != 0.0")
                 o += 1
         lines.append(f"{_I1}nf[lo + j] += bad")
-        return _over_block(
-            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh)",
-            lines,
+        sig = (
+            "_observe(Y, B, m, lo, W, out, col, nf, q, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
         )
+        return self.body(sig, self.p.evaluate, lines, _refs(self.p.observed))
+
+
+def _refs(names: Any) -> list[Node]:
+    """The names a function's tail reads, as expressions."""
+    return [Name(name, 0) for name in names]
 
 
 def _over_block(signature: str, body: list[str]) -> list[str]:
@@ -283,7 +326,7 @@ def _finish(Y, B, w, m, clamp):
 _DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
-        fail_time, fail_row, R0):
+        fail_time, fail_row, R0, GI, GF):
     n = P.shape[1]
     ns = Bw.size
     n_blocks = (n + BL - 1) // BL
@@ -303,21 +346,23 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                 B[r * BL + j] = P[r, lo + j]
         zero = ns - ns  # 0, but not a literal (one specialization of each function)
         nh = zero  # steps recorded in H
-        _init(Y, B, m, dt, start, stop, H, T, nh)
+        _init(Y, B, m, dt, start, stop, H, T, nh, GI, GF)
         nh += 1
         if _nonfinite(Y, m):
             _fail(Y, m, lo, start, ok, fail_time, fail_row)
         q = zero
-        _observe(Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop, H, T, nh)
+        _observe(
+            Y, B, m, lo, W, out, col, nf, q, start, start, dt, start, stop, H, T, nh, GI, GF
+        )
         q += 1
         for i in range(n_steps):
             t = start + i * dt
             bad = 0
             for st in range(ns):
                 if st == 0:
-                    _rhs(Y, B, m, t, t, dt, start, stop, H, T, nh)
+                    _rhs(Y, B, m, t, t, dt, start, stop, H, T, nh, GI, GF)
                 else:
-                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop, H, T, nh)
+                    _rhs(Z[st], B, m, t + CN[st] * dt, t, dt, start, stop, H, T, nh, GI, GF)
                 for st2 in range(st + 1, ns):
                     w = dt * A[st2, st]
                     if st == 0 and A[st2, st] != 0.0:
@@ -332,15 +377,16 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
                     bad = _finish(Y, B, dt * Bw[st], m, clamp)
             t_next = start + (i + 1) * dt
             if NE > 0:  # random events, then the non-finite states after them
-                bad = _events(Y, B, R, m, t_next, t_next, dt, start, stop, H, T, nh)
+                bad = _events(Y, B, R, m, t_next, t_next, dt, start, stop, H, T, nh, GI, GF)
             if NH > 0:
-                _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh)
+                _record(Y, B, m, t_next, t_next, dt, start, stop, H, T, nh, GI, GF)
                 nh += 1
             if bad:
                 _fail(Y, m, lo, t_next, ok, fail_time, fail_row)
             if (i + 1) % save_every == 0:
                 _observe(
-                    Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop, H, T, nh
+                    Y, B, m, lo, W, out, col, nf, q, t_next, t_next, dt, start, stop, H, T, nh,
+                    GI, GF,
                 )
                 q += 1
 """
@@ -352,11 +398,11 @@ def kernel_source(program: ir.Program) -> str:
     Raises
     ------
     UnsupportedByCompiled
-        For extension and network functions.
+        For extension functions other than the network builtins.
     """
-    if program.functions:
-        raise UnsupportedByCompiled(f"the function {', '.join(program.functions)}")
     pr = _Printer(program)
+    functions = [pr.init(), pr.rhs(), pr.record(), pr.observe()]
+    n_rows = pr.d_row + program.n_state + (pr.net.n_rows if pr.net is not None else 0)
     head = [
         "# generated by simdyn.model.emit.numba from the IR of model "
         + "".join(ch for ch in program.spec.name if ch.isalnum() or ch in "_-"),
@@ -368,15 +414,19 @@ def kernel_source(program: ir.Program) -> str:
         f"BL = {DEFAULT_BLOCK}",
         f"NS = {program.n_state}",
         f"NP = {pr.n_p}",
-        f"NB = {max(pr.d_row + program.n_state, 1)}",
+        f"NB = {max(n_rows, 1)}",
         f"DO = {pr.d_row * DEFAULT_BLOCK}",
         f"NH = {pr.n_h}",
         f"NE = {len(program.events)}",
         *events_imports,
     ]
+    if pr.net is not None:
+        head += pr.net.layout.constants()
     parts = ["\n".join(head)]
+    if pr.net is not None:
+        parts.append(numba_network.HELPERS.strip())
     parts += [lookup_source(lk, _OPTIONS) for lk in program.lookups]
-    for fn in (pr.init(), pr.rhs(), pr.record(), pr.observe()):
+    for fn in functions:
         parts.append(f"@nb.njit({_OPTIONS})\n" + "\n".join(fn) + "\n" + _I1 + "return None")
     parts += events_functions(pr, DEFAULT_BLOCK)
     parts.append(_HELPERS)
@@ -384,7 +434,8 @@ def kernel_source(program: ir.Program) -> str:
     # one block needs no threads (waking them costs more than a small run on a busy machine)
     serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
     parts.append(serial.replace("nb.prange(", "range("))
-    parts.append(adaptive_source(pr.rhs(), pr.observe()))  # dopri5, bs23: numba_adaptive.py
+    if pr.net is None:  # dopri5, bs23 (numba_adaptive.py): one scenario at a time, no network
+        parts.append(adaptive_source(pr.rhs(), pr.observe()))
     return "\n\n\n".join(parts)
 
 
@@ -405,7 +456,23 @@ class CompiledKernel:
     compile_seconds: float
     from_cache: bool
     run_serial: Any = None
+    graph: numba_network.GraphLayout | None = None
     module: Any = None  # the generated module (its adaptive driver: emit/numba_adaptive.py)
+
+    def graph_arrays(
+        self, network: Any = None, teams: IntArray | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        """The arrays of ``network`` (a :class:`~simdyn.network.GraphOperators`; ``teams``: each
+        node's team code) that :meth:`simulate` passes to the kernel (``graph=``)."""
+        if self.graph is None:
+            return numba_network.empty_graph(None)
+        if network is None:
+            raise ScenarioError(
+                f"model {self.program.spec.name!r} calls network builtins",
+                where="network",
+                hint="pass network=...",
+            )
+        return self.graph.arrays(network, teams)
 
     def simulate(
         self,
@@ -425,6 +492,7 @@ class CompiledKernel:
         parallel: bool | None = None,
         seed: np.random.SeedSequence | None = None,
         first: int = 0,
+        graph: tuple[IntArray, FloatArray] | None = None,
     ) -> tuple[dict[str, FloatArray], Status]:
         """Run ``n`` scenarios; returns saved arrays ``(n_saved, *shape, n)`` and the status.
 
@@ -435,7 +503,10 @@ class CompiledKernel:
         cores (default: when there is more than one block). ``seed`` (the run's root seed) and
         ``first`` (the index of the first of these scenarios in the whole batch) seed the
         random events: scenario ``first + k`` draws from the stream the numpy backend gives it.
+        ``graph``: the network's arrays (:meth:`graph_arrays`), for a model with network
+        builtins.
         """
+        GI, GF = graph if graph is not None else self.graph_arrays()
         P = np.empty((self.n_params, n))
         for const in self.program.constants:
             row = self.constant_rows[const.name]
@@ -474,6 +545,8 @@ class CompiledKernel:
             status.fail_time,
             status.fail_row,
             self._streams(seed, first, n),
+            GI,
+            GF,
         )
         if nonfinite is not None:
             nonfinite[col : col + n] = counts
@@ -588,11 +661,31 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
     t0 = time.perf_counter()
     module = _load(source)
     run, run_serial = module.run, module.run_serial
-    kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
+    net = numba_network.network_printer(program, DEFAULT_BLOCK, 0)
+    graph = net.layout if net is not None else None  # where the run's graph goes in GI, GF
+    kernel = CompiledKernel(
+        program, source, rows, n_p, observed, run, 0.0, False, run_serial, graph
+    )
     kernel.module = module
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
-    # compile both drivers for the argument types of every later call: a chunk of no scenarios
+    # numba's SSA pass recurses once per basic block it walks back through, and _observe has
+    # one block per saved value: thousands of them (node-level variables) need more than
+    # Python's default limit (Python calls in the pass use no C stack)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        _warm_up(kernel, program)
+    finally:
+        sys.setrecursionlimit(limit)
+    kernel.compile_seconds = time.perf_counter() - t0
+    kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before
+    return kernel
+
+
+def _warm_up(kernel: CompiledKernel, program: ir.Program) -> None:
+    """Compile (or load) both drivers for the argument types of every later call: a chunk of
+    no scenarios."""
     for parallel in (False, True):
         kernel.simulate(
             {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
@@ -605,7 +698,5 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
             save_every=1,
             save=list(program.observed)[:1],
             parallel=parallel,
+            graph=numba_network.empty_graph(kernel.graph),
         )
-    kernel.compile_seconds = time.perf_counter() - t0
-    kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before
-    return kernel

@@ -248,7 +248,9 @@ def run_PAIR(P, W, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
             for j in range(m):
                 B[r * BL + j] = P[r, lo + j]
         zero = n - n  # 0, but not a literal (one specialization of each function)
-        _init(Y0, B, m, dt, start, stop, H, T, zero)
+        GI = np.zeros(1, dtype=np.int64)  # no graph (a network model has no adaptive driver)
+        GF = np.zeros(1)
+        _init(Y0, B, m, dt, start, stop, H, T, zero, GI, GF)
         for j in range(m):
             _ad_scenario_PAIR(j, lo, Y0, B, S, K, y, yn, xs, expo, iexpo, t_eval,
                          rtol, atol, max_step, dt, start, stop, clamp, W, out, col, nf, ok,
@@ -259,8 +261,10 @@ def run_PAIR(P, W, expo, iexpo, t_eval, rtol, atol, max_step, dt, start,
 def single_scenario(function: list[str]) -> str:
     """A block function of the generated module (``def _rhs(Y, B, m, ...)`` looping over the
     scenarios ``j`` of a block) as a function of one scenario (``def _rhs1(Y, B, j, ...)``):
-    the same body, without the loop."""
+    the same body, without the loop, and without the network's arrays (``GI, GF``: a model with
+    network builtins has no adaptive driver)."""
     head, loop, *body = function
+    head = head.replace(", GI, GF)", ")")
     assert loop == "    for j in range(m):", loop
     name, _, args = head.removeprefix("def ").partition("(")
     assert args.startswith("Y, B, m, "), head

@@ -19,8 +19,10 @@ the count from before them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from simdyn.expr.ast import Name, Node
 from simdyn.model import ir
 from simdyn.model.emit.numba_expr import ScalarPrinter, flat_index, index_tuples, local, slot
 
@@ -33,7 +35,7 @@ IMPORTS = (
 )
 _I1, _I2 = "    ", "        "
 _OPTIONS = 'cache=True, error_model="numpy"'
-_SIGNATURE = "_events(Y, B, R, m, t, ts, _DT, _START, _STOP, H, T, nh)"
+_SIGNATURE = "_events(Y, B, R, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
 _STREAMS = f"""@nb.njit({_OPTIONS})
 def _streams(R0, lo, m):
     # the block's PCG64 streams (rows: state high, state low, increment high, increment low)
@@ -50,9 +52,13 @@ class BlockPrinter(Protocol):
     p: ir.Program
     sp: ScalarPrinter
 
-    def load_stocks(self) -> list[str]: ...
-
-    def assign(self, a: ir.Assign, indent: str) -> list[str]: ...
+    def body(
+        self,
+        signature: str,
+        assigns: Sequence[ir.Assign],
+        tail: list[str] | Callable[[], list[str]],
+        tail_refs: Sequence[Node] = (),
+    ) -> list[str]: ...
 
 
 def events_functions(pr: BlockPrinter, block: int) -> list[str]:
@@ -61,19 +67,25 @@ def events_functions(pr: BlockPrinter, block: int) -> list[str]:
 
 
 def _events(pr: BlockPrinter, block: int) -> str:
-    head = f"@nb.njit({_OPTIONS})\ndef {_SIGNATURE}:"
+    head = f"@nb.njit({_OPTIONS})"
     if not pr.p.events:
-        return f"{head}\n{_I1}return 0  # the model has no random events"
+        return f"{head}\ndef {_SIGNATURE}:\n{_I1}return 0  # the model has no random events"
     rows = [slot(r * block, "R") for r in range(4)]
-    body = pr.load_stocks()
-    for a in pr.p.evaluate:
-        body += pr.assign(a, _I1)
-    body += [f"{_I1}shi, slo, ihi, ilo = {', '.join(rows)}"]
-    body += _values(pr)
-    body += _draws(pr)
-    body += [f"{_I1}{rows[0]}, {rows[1]} = shi, slo"]
-    loop = [f"{_I1}for j in range(m):", *(_I1 + line for line in body)]
-    return "\n".join([head, *loop, f"{_I1}return _nonfinite(Y, m)"])
+
+    def tail() -> list[str]:
+        lines = [f"{_I1}shi, slo, ihi, ilo = {', '.join(rows)}"]
+        lines += _values(pr)
+        lines += _draws(pr)
+        return [*lines, f"{_I1}{rows[0]}, {rows[1]} = shi, slo"]
+
+    refs: list[Node] = []
+    for ev in pr.p.events:
+        refs += [x.expr for x in (ev.hazard, *ev.resets) if x.expr is not None]
+        refs += [Name(reset.target, 0) for reset in ev.resets]
+    # every variable at the step's state (in phases around network products, if any), then
+    # the events
+    function = pr.body(_SIGNATURE, pr.p.evaluate, tail, refs)
+    return "\n".join([head, *function, f"{_I1}return _nonfinite(Y, m)"])
 
 
 def _values(pr: BlockPrinter) -> list[str]:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from simdyn.errors import ScenarioError
 from simdyn.expr import BUILTINS, BinOp, Call, If, Name, Node, Num, Subscript, UnaryOp
 from simdyn.model import ir
 
 __all__ = [
+    "FunctionPrinter",
     "ScalarPrinter",
     "UnsupportedByCompiled",
     "flat_index",
@@ -75,6 +77,16 @@ def flat_index(shape: tuple[int, ...], idx: tuple[int, ...]) -> int:
 Env = Mapping[str, int]
 
 
+class FunctionPrinter(Protocol):
+    """Prints the calls of extension functions (the network builtins, see ``numba_network``)."""
+
+    def dims(self, node: Call, arg_dims: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+        """Dimensions of the call's value."""
+
+    def emit(self, node: Call, env: Env, printer: ScalarPrinter) -> str:
+        """Scalar source of element ``env`` of the call's value."""
+
+
 @dataclass
 class ScalarPrinter:
     """Prints an expression for one element (``env``: dimension → element index).
@@ -92,6 +104,7 @@ class ScalarPrinter:
     init_rows: Mapping[str, int]
     block: int
     history_rows: Mapping[str, int] = field(default_factory=dict)
+    functions: FunctionPrinter | None = None
     _dims: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     # -- names ----------------------------------------------------------------------------------
@@ -140,6 +153,9 @@ class ScalarPrinter:
         if node.func in self.program.symbols or upper == "LOOKUP":
             return self.dims(node.args[-1])
         b = BUILTINS.get(upper)
+        if b is None and self.functions is not None:
+            present = set(self.functions.dims(node, [self.dims(a) for a in node.args]))
+            return tuple(d for d in self.program.dim_order if d in present)
         if (
             b is not None
             and b.kind == "reduction"
@@ -228,6 +244,8 @@ class ScalarPrinter:
             assert isinstance(table, Name)
             return self._lookup(table.name, node.args[1], env)
         b = BUILTINS.get(upper)
+        if b is None and self.functions is not None:
+            return self.functions.emit(node, env, self)
         if b is None:
             raise UnsupportedByCompiled(f"the function {upper}")
         if upper in _MATH1:

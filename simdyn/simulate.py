@@ -17,7 +17,8 @@ from simdyn._limits import (
     estimate_run_bytes,
     resolve_budget,
 )
-from simdyn._rng import Seed, scenario_stream
+from simdyn._pcg64 import ScenarioStreams
+from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.integrate import (
@@ -740,19 +741,24 @@ def _after_step(
 def _event_hook(
     cm: CompiledModel, bound: Bound, root: np.random.SeedSequence, lo: int, hi: int, dt: float
 ) -> Callable[[float, FloatArray], None] | None:
-    """Apply the model's random events after each step; scenario ``k`` draws from stream ``k``."""
+    """Apply the model's random events after each step; scenario ``k`` draws from stream ``k``.
+
+    The streams of the chunk's scenarios draw together (:class:`simdyn._pcg64.ScenarioStreams`):
+    per step, per event in model order, ``size`` numbers per scenario in element order, the
+    numbers ``np.random.default_rng(scenario_stream(root, k)).random(size)`` gives.
+    """
     events = bound.events
     if events is None:
         return None
-    gens = [np.random.default_rng(scenario_stream(root, k)) for k in range(lo, hi)]
+    n = hi - lo
+    streams = ScenarioStreams(root, lo, n)
 
     def hook(t: float, y: FloatArray) -> None:
         for slot, (hazard, resets) in zip(cm.events, events(t, t, y), strict=True):
-            size = math.prod(slot.shape)
-            u = np.stack([g.random(size) for g in gens], axis=-1).reshape(*slot.shape, len(gens))
+            u = streams.random(math.prod(slot.shape)).reshape(*slot.shape, n)
             fire = u < -np.expm1(-np.maximum(hazard, 0.0) * dt)
             for stock, value in zip(slot.resets, resets, strict=True):
-                view = y[stock.start : stock.stop].reshape(*stock.shape, len(gens))
+                view = y[stock.start : stock.stop].reshape(*stock.shape, n)
                 np.copyto(view, np.broadcast_to(value, view.shape), where=fire)
 
     return hook

@@ -30,7 +30,7 @@ first and last scenario of every batch are checked against numpy's own seeding, 
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,37 +48,42 @@ _U63 = np.uint64(63)
 _U64 = np.uint64(64)
 _ONE = np.uint64(1)
 _LOW32 = np.uint64(0xFFFFFFFF)
-#: PCG_DEFAULT_MULTIPLIER_128 = 0x2360ED051FC65DA44385DF649FCCF645, as two halves, and the low
-#: half's two 32-bit pieces
-_MULT_HI = np.uint64(0x2360ED051FC65DA4)
-_MULT_LO = np.uint64(0x4385DF649FCCF645)
-_MULT_LO0 = np.uint64(0x9FCCF645)
-_MULT_LO1 = np.uint64(0x4385DF64)
+#: PCG_DEFAULT_MULTIPLIER_128, as two halves
+_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+_MULT_HI = np.uint64(_MULT >> 64)
+_MULT_LO = np.uint64(_MULT & 0xFFFFFFFFFFFFFFFF)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
 def pcg64_step(
-    shi: UInt64Array, slo: UInt64Array, ihi: UInt64Array, ilo: UInt64Array
+    shi: UInt64Array,
+    slo: UInt64Array,
+    ihi: UInt64Array,
+    ilo: UInt64Array,
+    mhi: np.uint64 = _MULT_HI,
+    mlo: np.uint64 = _MULT_LO,
 ) -> tuple[UInt64Array, UInt64Array]:
-    """The next states ``(hi, lo)``: ``state * MULT + inc`` mod 2**128.
+    """The next states ``(hi, lo)``: ``state * mult + inc`` mod 2**128, PCG64's ``MULT`` unless
+    another multiplier ``(mhi, mlo)`` is given (a jump of several draws at once).
 
-    ``state * MULT`` mod 2**128 is ``mulhi(slo, MULT_LO) + shi * MULT_LO + slo * MULT_HI`` (high
-    half, mod 2**64) and ``slo * MULT_LO`` (low half); ``mulhi`` adds the four 32 × 32-bit
-    products of the pieces (the middle sum stays below 3 * 2**32). The carry of the low halves'
-    sum is the top bit of ``(a & b) | ((a | b) & ~sum)``.
+    ``state * mult`` mod 2**128 is ``mulhi(slo, mlo) + shi * mlo + slo * mhi`` (high half, mod
+    2**64) and ``slo * mlo`` (low half); ``mulhi`` adds the four 32 × 32-bit products of the
+    pieces (the middle sum stays below 3 * 2**32). The carry of the low halves' sum is the top
+    bit of ``(a & b) | ((a | b) & ~sum)``.
     """
+    m0, m1 = mlo & _LOW32, mlo >> _U32
     a0, a1 = slo & _LOW32, slo >> _U32
-    p00, p01, p10, p11 = a0 * _MULT_LO0, a0 * _MULT_LO1, a1 * _MULT_LO0, a1 * _MULT_LO1
+    p00, p01, p10, p11 = a0 * m0, a0 * m1, a1 * m0, a1 * m1
     mid = (p00 >> _U32) + (p01 & _LOW32) + (p10 & _LOW32)
     mulhi = p11 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32)
-    hi = mulhi + shi * _MULT_LO + slo * _MULT_HI
-    lo = slo * _MULT_LO
+    hi = mulhi + shi * mlo + slo * mhi
+    lo = slo * mlo
     nlo = lo + ilo
     carry = ((lo & ilo) | ((lo | ilo) & ~nlo)) >> _U63
     return hi + ihi + carry, nlo
 
 
-def pcg64_double(hi: UInt64Array, lo: UInt64Array) -> NDArray[np.float64]:
+def pcg64_double(hi: UInt64Array, lo: UInt64Array) -> NDArray[np.floating[Any]]:
     """``Generator.random()`` from states just stepped to: the XSL-RR output's top 53 bits."""
     x = hi ^ lo
     rot = hi >> _U58
@@ -86,32 +91,82 @@ def pcg64_double(hi: UInt64Array, lo: UInt64Array) -> NDArray[np.float64]:
     return (out >> _U11) * _TWO_M53  # exact: below 2**53, times a power of two
 
 
-class ScenarioStreams:
-    """The random-event streams of scenarios ``first .. first + n - 1``, drawn together.
+#: numbers per numpy call when streams draw: few enough that every temporary (64 KiB) stays in
+#: the cache and below malloc's ``mmap`` threshold, enough to pay numpy's cost per call rarely
+_TILE = 8192
 
-    ``random(size)[j, i]`` is the ``j``-th of ``size`` numbers that
-    ``np.random.default_rng(scenario_stream(root, first + i)).random(size)`` would draw next.
+
+class ScenarioStreams:
+    """The random-event streams of scenarios ``first .. first + n - 1``, ``width`` numbers a draw.
+
+    ``draw()[j, i]`` is the ``j``-th of the next ``width`` numbers of scenario ``first + i``'s
+    generator ``np.random.default_rng(scenario_stream(root, first + i))``: successive draws give
+    what successive ``random(width)`` calls give.
+
+    Each stream is dealt into ``width`` lanes: lane ``j`` holds the state that gives the ``j``-th
+    number of the next draw. PCG64 stepped ``width`` times is again a step,
+    ``state * MULT**width + inc * (1 + MULT + … + MULT**(width - 1))`` (mod 2**128), so one
+    :func:`pcg64_step` with that multiplier and increment moves every lane on to the next draw.
+    A draw is then one output and one step over the ``(width, n)`` lanes, in tiles.
 
     Examples
     --------
     >>> root = np.random.SeedSequence(5)
-    >>> streams = ScenarioStreams(root, 10, 3)
-    >>> u = streams.random(4)
-    >>> bool((u[:, 2] == np.random.default_rng(scenario_stream(root, 12)).random(4)).all())
+    >>> streams = ScenarioStreams(root, 10, 3, width=4)
+    >>> u, v = streams.draw(), streams.draw()
+    >>> g = np.random.default_rng(scenario_stream(root, 12))
+    >>> bool((u[:, 2] == g.random(4)).all() and (v[:, 2] == g.random(4)).all())
     True
     """
 
-    def __init__(self, root: np.random.SeedSequence, first: int, n: int) -> None:
-        self._states = pcg64_states(root, first, n)
+    def __init__(self, root: np.random.SeedSequence, first: int, n: int, width: int) -> None:
+        if width < 1 or n < 1:
+            raise ValueError(f"streams need n >= 1 and width >= 1, not n={n}, width={width}")
+        s = pcg64_states(root, first, n)
+        self._lanes = np.empty((2, width, n), dtype=np.uint64)
+        hi, lo = s[0], s[1]
+        for j in range(width):
+            hi, lo = pcg64_step(hi, lo, s[2], s[3])
+            self._lanes[0, j], self._lanes[1, j] = hi, lo
+        mult, plus = _jump(width)
+        zero = np.zeros(n, dtype=np.uint64)
+        self._mult = _halves(mult)
+        self._inc = pcg64_step(s[2], s[3], zero, zero, *_halves(plus))  # inc * plus
+        self._rows, self._cols = max(1, _TILE // n), min(n, _TILE)
 
-    def random(self, size: int) -> NDArray[np.float64]:
-        """The next ``size`` numbers of every stream, ``(size, n)``; the states advance in place."""
-        s = self._states
-        out = np.empty((size, s.shape[1]))
-        for j in range(size):
-            s[0], s[1] = pcg64_step(s[0], s[1], s[2], s[3])
-            out[j] = pcg64_double(s[0], s[1])
+    def draw(self) -> NDArray[np.float64]:
+        """The next ``width`` numbers of every stream, ``(width, n)``; the lanes move on."""
+        lanes, (ihi, ilo) = self._lanes, self._inc
+        width, n = lanes.shape[1:]
+        out = np.empty((width, n))
+        for r in range(0, width, self._rows):
+            rows = slice(r, r + self._rows)
+            for c in range(0, n, self._cols):
+                cols = slice(c, c + self._cols)
+                hi, lo = lanes[0, rows, cols], lanes[1, rows, cols]
+                out[rows, cols] = pcg64_double(hi, lo)
+                lanes[0, rows, cols], lanes[1, rows, cols] = pcg64_step(
+                    hi, lo, ihi[cols], ilo[cols], *self._mult
+                )
         return out
+
+
+def _jump(steps: int) -> tuple[int, int]:
+    """``(mult, plus)`` with ``steps`` PCG64 steps ``== state * mult + inc * plus`` (mod 2**128):
+    the square-and-multiply of Brown's "Random number generation with arbitrary strides"."""
+    mask = (1 << 128) - 1
+    cur_mult, cur_plus, mult, plus = _MULT, 1, 1, 0
+    while steps:
+        if steps & 1:
+            mult, plus = (mult * cur_mult) & mask, (plus * cur_mult + cur_plus) & mask
+        cur_plus = ((cur_mult + 1) * cur_plus) & mask
+        cur_mult = (cur_mult * cur_mult) & mask
+        steps >>= 1
+    return mult, plus
+
+
+def _halves(x: int) -> tuple[np.uint64, np.uint64]:
+    return np.uint64(x >> 64), np.uint64(x & _MASK64)
 
 
 def pcg64_states(root: np.random.SeedSequence, first: int, n: int) -> UInt64Array:

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from simdyn import _pcg64
 
-__all__ = ["HELPER_MODULES", "HELPER_SOURCES", "cache_dir", "is_cached", "kernels_available", "module_path"]
+__all__ = [
+    "HELPER_MODULES",
+    "HELPER_SOURCES",
+    "cache_dir",
+    "is_cached",
+    "kernels_available",
+    "module_path",
+]
 
 
 def kernels_available() -> bool:

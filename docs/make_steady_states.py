@@ -5,7 +5,7 @@ the model's dt) from its current start values; the end state becomes the preset'
 values, and the transactional one also the default ``init_*`` constants (the model's defaults
 are transactional management in its steady state). The market is sized afterwards so that the
 competitors' quality equals the transactional firm's service quality and that firm runs at
-``UTILISATION`` of its capacity.
+``UTILISATION`` of its capacity; both steps are repeated until the file no longer changes.
 """
 
 from __future__ import annotations
@@ -78,8 +78,7 @@ def _set_preset(text: str, style: str, values: dict[str, float]) -> str:
     return text[:j] + line + text[k:]
 
 
-def main() -> None:
-    """Write the steady states and the market size into the model file."""
+def _write_once() -> dict[str, dict[str, float]]:
     states = steady_states()
     text = MODEL.read_text(encoding="utf-8")
     for style, values in states.items():
@@ -92,6 +91,26 @@ def main() -> None:
     text = _set_constant(text, "competitor_initial_quality", round(t["_quality"], 5))
     text = _set_constant(text, "market_demand_base", round(UTILISATION * t["_capacity"] / share))
     MODEL.write_text(text, encoding="utf-8")
+    return states
+
+
+def main(rounds: int = 20) -> None:
+    """Write the steady states and the market size into the model file, to a fixed point.
+
+    The market size moves the steady state (utilisation sets the pressure to improve, and
+    team reflection follows it on both sides of balance), so the two are found again until
+    the model file no longer changes.
+    """
+    done = 0
+    while True:
+        before = MODEL.read_text(encoding="utf-8")
+        states = _write_once()
+        done += 1
+        if MODEL.read_text(encoding="utf-8") == before:
+            break
+        if done == rounds:
+            raise SystemExit(f"{MODEL}: no fixed point after {rounds} rounds")
+    print(f"fixed point after {done} round(s)")
     for style, values in states.items():
         print(style, {k: v for k, v in values.items() if k in ("init_engagement", "_capacity")})
 

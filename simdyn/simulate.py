@@ -136,7 +136,8 @@ def simulate(
         before it starts; one that needs more than half of it warns.
     backend
         ``"numpy"`` (generated numpy code), ``"compiled"`` (a numba kernel: the whole run in
-        machine code on every core; needs ``simdyn[fast]`` and a fixed-step method) or
+        machine code on every core; needs ``simdyn[fast]`` and a fixed-step method
+        or ``dopri5``/``bs23``) or
         ``"auto"`` (compiled when numba is installed, the model and method are supported and
         the batch is large enough to repay compiling; see ``docs/backends.md``). Default:
         the one set by :func:`use_backend` (``"auto"`` unless set).
@@ -415,13 +416,15 @@ class _Run:
         self.watched_set = set(self.watched)
         if cm.events and not self.fixed:
             raise ScenarioError(
-                f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)})",
+                f"model {model.name!r} has random events ({', '.join(e.name for e in cm.events)}),"
+                f" which {method} does not run (in either backend)",
                 where="method",
                 hint="use a fixed-step method: euler, rk2 or rk4",
             )
         if self.embedded and cm.has_history:
             raise ScenarioError(
-                f"model {model.name!r} has a fixed DELAY, which needs one time for the whole batch",
+                f"model {model.name!r} has a fixed DELAY, which {method} does not run (in either"
+                " backend): its history needs one time for the whole batch",
                 where="method",
                 hint="use a fixed-step method or a scipy method such as RK45",
             )
@@ -441,6 +444,10 @@ class _Run:
         self.kernel = _choose_backend(backend, self.model, ops, self.method, work)
         if self.kernel is not None:
             size = max(1, int(chunk_size or COMPILED_CHUNK_SIZE))
+            if self.embedded:
+                # the solver message is that of the numpy backend's chunks
+                numpy_chunk = int(chunk_size or default_chunk_size(self.cm, self.method))
+                return self.compiled_adaptive(self.kernel, size, progress, rtol, atol, numpy_chunk)
             return self.compiled(self.kernel, size, ctx, progress)
         size = max(1, int(chunk_size or default_chunk_size(self.cm, self.method)))
         return self.all(size, ctx, rtol, atol, progress)
@@ -605,6 +612,59 @@ class _Run:
             status.fail_row[lo:hi] = st.fail_row
             if progress is not None:
                 progress(hi, n)
+        self.adopt(saved, nonfinite, status)
+        return status
+
+    def compiled_adaptive(
+        self,
+        kernel: CompiledKernel,
+        size: int,
+        progress: Callable[[int, int], None] | None,
+        rtol: float,
+        atol: float,
+        numpy_chunk: int,
+    ) -> Status:
+        """:meth:`compiled` with ``kernel``'s adaptive driver (``dopri5``, ``bs23``); the
+        solver message is the one the numpy backend gives in chunks of ``numpy_chunk``."""
+        from simdyn.model.emit.numba_adaptive import failure_message, simulate_adaptive
+
+        n, grid = self.n, self.grid
+        status = Status.all_ok(n)
+        saved = np.empty((len(grid.times), kernel.saved_rows(list(self.out)), n))
+        nonfinite = np.zeros(n, dtype=np.int64)
+        steps = status.steps = np.zeros(n, dtype=np.int64)
+        info = np.full((n, 2), -1, dtype=np.int64)
+        fail_t = np.full(n, np.nan)
+        for lo in range(0, n, size):
+            hi = min(n, lo + size)
+            _, st, info[lo:hi], fail_t[lo:hi] = simulate_adaptive(
+                kernel,
+                chunk(self.arrays, lo, hi),
+                hi - lo,
+                pair=EMBEDDED_PAIRS[self.method],
+                t_eval=grid.times,
+                rtol=rtol,
+                atol=atol,
+                dt=grid.dt,
+                save=list(self.out),
+                out=saved,
+                col=lo,
+                nonfinite=nonfinite,
+            )
+            assert st.steps is not None
+            steps[lo:hi] = st.steps
+            status.ok[lo:hi] = st.ok
+            status.fail_time[lo:hi] = st.fail_time
+            status.fail_row[lo:hi] = st.fail_row
+            if progress is not None:
+                progress(hi, n)
+        status.message = failure_message(info, fail_t, numpy_chunk)
+        self.adopt(saved, nonfinite, status)
+        return status
+
+    def adopt(self, saved: FloatArray, nonfinite: IntArray, status: Status) -> None:
+        """``out`` as views of a kernel's output; saved variables that went non-finite."""
+        grid, save = self.grid, list(self.out)
         offset = 0
         for nm in save:
             shape = self.out[nm].shape
@@ -618,7 +678,6 @@ class _Run:
             self.out, self.watched, grid.times, cols
         )
         self.watch.merge(status)
-        return status
 
 
 #: scenario-steps above which ``backend="auto"`` compiles a model whose kernel is on disk
@@ -667,17 +726,18 @@ def _choose_backend(
     nodelist = ops.nodelist if ops is not None else None
     if backend == "numpy":
         return None
+    compiled_methods = (*FIXED_METHODS, *EMBEDDED_PAIRS)
     if backend == "compiled":
-        if method not in FIXED_METHODS:
+        if method not in compiled_methods:
             raise ScenarioError(
-                f"the compiled backend runs fixed-step methods, not {method!r}",
+                f"the compiled backend runs fixed-step methods and dopri5/bs23, not {method!r}",
                 where="backend",
-                hint=f'use method {", ".join(FIXED_METHODS)}, or backend="numpy"',
+                hint=f'use method {", ".join(compiled_methods)}, or backend="numpy"',
             )
         return model.kernel(nodelist)
     from simdyn.model.emit.numba_cache import is_cached, kernels_available
 
-    if method not in FIXED_METHODS or work < AUTO_CACHED or not kernels_available():
+    if method not in compiled_methods or work < AUTO_CACHED or not kernels_available():
         return None
     from simdyn.model.emit.numba import UnsupportedByCompiled, kernel_source
 
@@ -685,7 +745,8 @@ def _choose_backend(
         source = kernel_source(to_ir(model.spec, nodelist=nodelist))
     except UnsupportedByCompiled:
         return None
-    if work < AUTO_UNCACHED and not is_cached(source):
+    driver = "run" if method in FIXED_METHODS else f"run_{method}"
+    if work < AUTO_UNCACHED and not is_cached(source, driver):
         return None
     return model.kernel(nodelist)
 

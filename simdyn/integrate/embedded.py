@@ -14,6 +14,7 @@ The right-hand side is called as ``rhs(t, t, y)`` with ``t`` an array of one tim
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,20 @@ def _rms_rows(x: FloatArray) -> FloatArray:
     for r in range(1, x.shape[0]):
         acc += x[r] * x[r]
     out: FloatArray = np.sqrt(acc / x.shape[0])
+    return out
+
+
+def _power(x: FloatArray, exponent: float) -> FloatArray:
+    """``x ** exponent`` (``x >= 0`` or NaN) with the C library's ``pow``, one number at a time.
+
+    scipy's solvers raise their scalar error norm to the power this way, and so does the
+    compiled backend; numpy's vectorized ``power`` (SIMD loops on CPUs with AVX-512) may differ
+    in the last bit, and a step size that differs in its last bit can, rarely, accept or
+    reject a step that the others do not. ``0 ** exponent`` is ``inf`` (as numpy gives it).
+    """
+    out: FloatArray = np.array(
+        [math.pow(v, exponent) if v != 0.0 else math.inf for v in x.tolist()], dtype=float
+    )
     return out
 
 
@@ -129,7 +144,7 @@ class _Batch:
         h1 = np.where(
             (d1 <= 1e-15) & (d2 <= 1e-15),
             np.maximum(1e-6, h0 * 1e-3),
-            (0.01 / np.where(big > 0, big, 1.0)) ** (1 / (order + 1)),
+            _power(0.01 / np.where(big > 0, big, 1.0), 1 / (order + 1)),
         )
         h: FloatArray = np.minimum(np.minimum(100 * h0, h1), min(length, self.max_step))
         return h
@@ -195,9 +210,9 @@ class _Batch:
         self.worst_row = np.where(self.active, np.argmax(np.abs(weighted), axis=0), self.worst_row)
         accept = self.active & (err < 1)
         exponent = -1.0 / (self.pair.error_order + 1)
-        with np.errstate(divide="ignore"):
-            grow = np.where(err == 0, _MAX_FACTOR, np.minimum(_MAX_FACTOR, _SAFETY * err**exponent))
-            shrink = np.maximum(_MIN_FACTOR, np.nan_to_num(_SAFETY * err**exponent, nan=0.0))
+        factor = _SAFETY * _power(err, exponent)
+        grow = np.where(err == 0, _MAX_FACTOR, np.minimum(_MAX_FACTOR, factor))
+        shrink = np.maximum(_MIN_FACTOR, np.nan_to_num(factor, nan=0.0))
         grow = np.where(self.rejected, np.minimum(1.0, grow), grow)
         self.h_abs = self.h_abs * np.where(accept, grow, np.where(self.active, shrink, 1.0))
         if accept.any():

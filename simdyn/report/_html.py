@@ -220,9 +220,7 @@ def _dominance_plot(result: ScenarioResult, limit: int = 4) -> Plot | None:
     axes = fig.subplots(len(runs), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, runs, strict=True):
         try:
-            dom = loop_dominance(
-                r.dataset, r.plan.model, discover=False, seed=r.plan.scenario.seed
-            )
+            dom = loop_dominance(r.dataset, r.plan.model, discover=False, seed=r.plan.scenario.seed)
         except SimdynError:
             return None  # a run that did not save every variable
         xscale = axis_scale(dom["time"].values)  # time near the float limit: see scale_note

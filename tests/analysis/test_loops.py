@@ -198,9 +198,9 @@ def test_learning_org_named_loops_have_their_documented_polarity():
     named = {lp.name: lp for lp in m.loops() if lp.name}
     assert set(named) == set(m.spec.loops)
     differ = {n: lp.polarity for n, lp in named.items() if lp.polarity != m.spec.loops[n].polarity}
-    # work smarter is dormant at rest: its pressure term MAX(pressure_to_improve - 1, 0) has a
-    # zero slope below 1, so the numeric polarity of that link is undecided
-    assert differ == {"work_smarter": "?"}
+    # work smarter is live at rest too: reflection follows the pressure to improve on both
+    # sides of balance (Repenning & Sterman's f_c), so every link has a decided sign
+    assert differ == {}
 
 
 def test_capability_trap_work_harder_and_work_smarter_as_docs_loops_md_states():
@@ -217,40 +217,47 @@ def test_capability_trap_work_harder_and_work_smarter_as_docs_loops_md_states():
     rel = abs(dom.relative_score).sel(time=slice(6.5, 30))
     named = dom.loop.values[dom.loop_name.values != ""]
     np.testing.assert_allclose(
-        rel.sel(loop=named).sum("loop").mean("time"), [0.31, 0.30, 0.26, 0.23], atol=0.005
+        rel.sel(loop=named).sum("loop").mean("time"), [0.24, 0.35, 0.24, 0.21], atol=0.005
     )
-    assert dom.path.sel(loop="R355").item().startswith("engagement → engagement_productivity")
-    assert dom.path.sel(loop="B19").item() == "performance_goal → goal_change → performance_goal"
     assert dom.path.sel(loop="R10").item().startswith("novices_1 → assimilation_1")
+    assert dom.path.sel(loop="R355").item().startswith("engagement → engagement_productivity")
+    assert (
+        dom.path.sel(loop="B17").item()
+        == "pressure_to_work → work_pressure_change → pressure_to_work"
+    )
+    others = dom.loop.values[dom.loop_name.values == ""]
+    strongest = rel.sel(loop=others).mean(["time", "scenario"]).sortby(lambda x: -x)
+    assert list(strongest.loop.values[:3]) == ["R10", "R355", "B17"]
     pair = loop_pair_share(dom, "work_harder", "work_smarter", start=6.5, stop=30)
     # the overload, per style (the table of docs/loops.md)
-    np.testing.assert_array_equal(pair["active"].values, [47, 47, 43, 38])
-    np.testing.assert_allclose(pair["larger"].values, [0.53, 0.62, 0.60, 0.34], atol=0.005)
-    np.testing.assert_allclose(pair["share"].values, [0.55, 0.63, 0.77, 0.30], atol=0.005)
-    np.testing.assert_allclose(pair["mean_share"].values, [0.41, 0.60, 0.63, 0.42], atol=0.005)
-    # facilitative management does not make work smarter the dominant one of the pair
-    assert pair["larger"].sel(scenario=2) > 0.5
+    np.testing.assert_array_equal(pair["active"].values, [47, 47, 47, 36])
+    np.testing.assert_allclose(pair["larger"].values, [0.723, 0.745, 0.362, 0.361], atol=0.0005)
+    np.testing.assert_allclose(pair["share"].values, [0.697, 0.675, 0.252, 0.410], atol=0.0005)
+    np.testing.assert_allclose(pair["mean_share"].values, [0.641, 0.609, 0.425, 0.441], atol=0.0005)
+    # facilitative management makes work smarter the larger loop of the pair; the others
+    # (laissez-faire aside, who hardly pushes for overtime) work harder
+    assert pair["share"].sel(scenario=2) < 0.3
+    assert pair["larger"].sel(scenario=2) < 0.4
+    assert (pair["share"].sel(scenario=[0, 1]) > 0.65).all()
+    # the directive slide (months 12-40): work harder is the larger loop at 71 % of the times
     slide = loop_pair_share(dom, "work_harder", "work_smarter", start=12, stop=40)
-    assert abs(float(slide["larger"].sel(scenario=0)) - 0.50) < 0.005
-    # directive overtime stands at its cap from month 21 to 31, where work harder scores 0
-    capped = ds.overtime_fraction.isel(scenario=0) >= 0.35 - 1e-9
-    at_cap = ds.time.values[capped.values]
-    assert 20.5 <= at_cap.min() <= 21.5
-    assert 30.5 <= at_cap.max() <= 31.5
-    assert (dom.loop_score.sel(loop="work_harder", scenario=0).sel(time=slice(22, 30)) == 0).all()
+    np.testing.assert_allclose(float(slide["larger"].sel(scenario=0)), 0.711, atol=0.0005)
+    np.testing.assert_allclose(float(slide["share"].sel(scenario=0)), 0.630, atol=0.0005)
+    # directive overtime stays below its cap (0.35) throughout: work harder never saturates
+    assert 0.27 < float(ds.overtime_fraction.isel(scenario=0).max()) < 0.35
     # where capacity comes from, months 6 -> 18 (ln-change by factor)
     ln = {
         f: np.log(ds[f].sel(time=18) / ds[f].sel(time=6)).values
         for f in ("work_hours", "routine_productivity", "capacity")
     }
-    np.testing.assert_allclose(ln["work_hours"], [0.269, 0.175, 0.054, 0.031], atol=0.0005)
+    np.testing.assert_allclose(ln["work_hours"], [0.213, 0.124, 0.020, 0.024], atol=0.0005)
     np.testing.assert_allclose(
-        ln["routine_productivity"], [-0.085, -0.044, 0.027, -0.032], atol=0.0005
+        ln["routine_productivity"], [-0.035, 0.017, 0.091, -0.002], atol=0.0005
     )
-    np.testing.assert_allclose(ln["capacity"], [-0.033, -0.007, 0.036, -0.014], atol=0.0005)
+    np.testing.assert_allclose(ln["capacity"], [-0.004, 0.026, 0.073, 0.006], atol=0.0005)
     low = ds.output.min("time") / ds.output.sel(time=5)
-    np.testing.assert_allclose(low.values[[0, 2]], [0.45, 0.84], atol=0.005)
-    np.testing.assert_allclose(ds.output.idxmin("time").values[[0, 2]], [40.5, 33.5])
+    np.testing.assert_allclose(low.values[[0, 2]], [0.56, 0.91], atol=0.005)
+    np.testing.assert_allclose(ds.output.idxmin("time").values[[0, 2]], [39.0, 34.0])
 
 
 def test_model_doc_loop_table_is_current():

@@ -266,7 +266,7 @@ def test_the_kernel_cache_key_covers_every_helper_an_event_kernel_imports(
     assert imported == set(numba_cache.HELPER_MODULES)
     # a change of the random-stream helpers gives the kernel another file
     here = Path(numba_cache.__file__).parent
-    for name in numba_cache.HELPER_MODULES:
+    for name in (*numba_cache.HELPER_MODULES, *numba_cache.DRIVER_MODULES):
         shutil.copy(here / name, tmp_path / name)
     before = numba_cache.module_path(source)
     with (tmp_path / "numba_random.py").open("a") as f:

@@ -28,6 +28,7 @@ from tests.fuzz.harness import Tally, run_case
 SECONDS = 30.0
 """CPU seconds a case may take."""
 MEMORY = 3 * 2**30
+"""Address space a case may map beyond what it inherits from the parent."""
 
 
 def _equation_case(rng: random.Random, _: Path) -> Callable[[], int | None]:

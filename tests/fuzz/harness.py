@@ -1,6 +1,8 @@
 """Run one fuzz case in a forked child with a time limit and an address-space limit.
 
-The parent has imported simdyn once; each case forks (milliseconds), sets ``RLIMIT_AS`` and
+The parent has imported simdyn once; each case forks (milliseconds), sets ``RLIMIT_AS`` (the
+address space the child inherits plus ``memory`` more: a parent that has loaded many compiled
+kernels maps gigabytes it never touches, which must not count against the case) and
 ``RLIMIT_CPU`` (CPU seconds, so a loaded machine does not turn a slow case into a hang) and
 runs. A case passes when it ends with a clean outcome: a result, a one-line
 :class:`~simdyn.errors.SimdynError`, or a CLI exit code 0, 2 or 3. Anything else is counted:
@@ -140,8 +142,21 @@ def _example(tally: Tally, text: str) -> None:
         tally.examples.append(text)
 
 
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (``VmSize``; 0 where /proc has none)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _child(case: Callable[[], int | None], fd: int, memory: int, seconds: float) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    limit = _address_space() + memory
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     cpu = math.ceil(seconds)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL
     devnull = os.open(os.devnull, os.O_WRONLY)

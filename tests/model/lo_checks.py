@@ -110,6 +110,8 @@ def _shock(model, variants, styles, params_extra=None, stop=72):
             "service_quality",
             "backlog",
             "overtime_fraction",
+            "delivery_delay_goal",
+            "market_share",
         ],
     )
 
@@ -223,6 +225,25 @@ def m2_surge_sequence(model, variants: Variants) -> list[bool]:
     return out
 
 
+def m2_standards_and_clients(model, variants: Variants) -> list[bool]:
+    """M2 (directive): under the surge the delivery-delay standard erodes above its target
+    (Oliva & Sterman 2001) and clients leave the slower firm: share down 2 % by month 12
+    (Forrester 1968; delivery delay is perceived over 3 months, quality over 6)."""
+    ds = _shock(model, variants, ["directive"], stop=36)
+    out = []
+    for k in range(len(variants)):
+        goal = _ser(ds, "delivery_delay_goal", k)
+        share = _ser(ds, "market_share", k)
+        target = float(goal[0])
+        out.append(
+            bool(
+                float(goal.max()) > 1.05 * target
+                and float(share.sel(time=12)) < 0.98 * float(share[0])
+            )
+        )
+    return out
+
+
 def m3_share_as_the_craft_moves(model, variants: Variants) -> list[bool]:
     """M3: with the craft changing 6 %/yr faster, facilitative keeps >= 97 % of its share over
     5 years, directive keeps < 95 %."""
@@ -268,6 +289,7 @@ CHECKS: dict[str, Callable[..., list[bool]]] = {
     "R7 style ordering, Gallup band": r7_style_ordering,
     "R11 burnout cycle, damped by a cap": r11_burnout,
     "M2 surge sequence": m2_surge_sequence,
+    "M2 standards erode, clients leave": m2_standards_and_clients,
     "M3 share as the craft moves": m3_share_as_the_craft_moves,
 }
 

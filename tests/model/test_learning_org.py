@@ -105,8 +105,13 @@ def test_r2_more_development_is_worse_before_better(model, dt):
 
 @pytest.mark.parametrize("dt", DTS)
 def test_r2_work_done_dips_only_with_full_order_books(model, dt):
-    """With idle capacity the training hours cost no client work; with full order books they do."""
-    full = captive_market(model, ["facilitative"], utilisation=1.0)
+    """With idle capacity the training hours cost no client work; with full order books they do.
+
+    The order books are full for the firm R2 runs (3 h of development a month): the captive
+    market is sized at that firm's capacity, not at the preset's (8.33 h)."""
+    full = captive_market(
+        model.replace(equations={"development_hours": "3"}), ["facilitative"], utilisation=1.0
+    )
     trt, ctl = r2_runs(model, dt, params=full, stop=36)
     done = (trt.output / ctl.output).isel(scenario=0)
     assert at(done, 6.5) < 0.97

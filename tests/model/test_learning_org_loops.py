@@ -26,24 +26,36 @@ KNOCKOUTS = {
         "smarter_response",
         {
             "R11 burnout cycle, damped by a cap",
+            "R3 better-before-worse",
             "R5 directive spiral, facilitative bounded",
             "R6 captive: directive locked in",
-            "R6 competitive: directive down, facilitative back",
         },
     ),
     "shortcuts / reinvestment": (
         "shortcut_strength",
         {
+            "M3 share as the craft moves",
+            "R11 burnout cycle, damped by a cap",
+            "R5 directive spiral, facilitative bounded",
+            "R6 captive: directive locked in",
+            "R6 competitive: directive down, facilitative back",
+        },
+    ),
+    "attribution error": (
+        "attribution_control",
+        {
+            "M3 share as the craft moves",
             "R11 burnout cycle, damped by a cap",
             "R5 directive spiral, facilitative bounded",
             "R6 competitive: directive down, facilitative back",
         },
     ),
-    "attribution error": ("attribution_control", {"R11 burnout cycle, damped by a cap"}),
     "burnout / fatigue": (
         "fatigue_sensitivity",
         {
+            "M2 standards erode, clients leave",
             "M2 surge sequence",
+            "M3 share as the craft moves",
             "R11 burnout cycle, damped by a cap",
             "R5 directive spiral, facilitative bounded",
             "R6 captive: directive locked in",
@@ -63,50 +75,37 @@ KNOCKOUTS = {
     "attraction of talent": (
         "hire_skill_attraction_gain",
         {
-            "R5 directive spiral, facilitative bounded",
-            "R6 captive: directive locked in",
             "R6 competitive: directive down, facilitative back",
         },
     ),
-    "goal erosion": ("max_goal_erosion", {"R5 directive spiral, facilitative bounded"}),
+    "goal erosion": ("max_goal_erosion", {"M2 standards erode, clients leave"}),
     "peer learning": (
         "peer_learning_rate",
         {
-            "M3 share as the craft moves",
-            "R5 directive spiral, facilitative bounded",
             "R6 captive: directive locked in",
             "R6 competitive: directive down, facilitative back",
         },
     ),
     "trust in competence": (
         "trust_gain",
-        {"M3 share as the craft moves", "R3 better-before-worse"},
-    ),
-    "delivery delay (market)": (
-        "delay_share_elasticity",
         {
-            "R5 directive spiral, facilitative bounded",
+            "M3 share as the craft moves",
+            "R3 better-before-worse",
             "R6 competitive: directive down, facilitative back",
         },
     ),
+    "delivery delay (market)": ("delay_share_elasticity", {"M2 standards erode, clients leave"}),
     "quality and share (market)": (
         "quality_share_elasticity",
         {
             "M2 surge sequence",
             "R11 burnout cycle, damped by a cap",
+            "R3 better-before-worse",
             "R6 competitive: directive down, facilitative back",
             "R7 style ordering, Gallup band",
         },
     ),
-    "cutting corners": (
-        "corner_cutting",
-        {
-            "R11 burnout cycle, damped by a cap",
-            "R5 directive spiral, facilitative bounded",
-            "R6 captive: directive locked in",
-            "R6 competitive: directive down, facilitative back",
-        },
-    ),
+    "cutting corners": ("corner_cutting", {"R11 burnout cycle, damped by a cap"}),
     "stretch goals (Homer)": ("stretch_goal_pressure", {"R11 burnout cycle, damped by a cap"}),
 }
 

@@ -38,7 +38,9 @@ def test_m1_a_demand_cut_lowers_work_done_overtime_and_fatigue(model, dt):
         model.replace(equations={"demand_multiplier": "1 - 0.5 * STEP(1, 6)"}), **{**kw, "stop": 24}
     ).isel(scenario=0)
     assert at(half.output, 24) == pytest.approx(0.5 * at(half.output, 0), rel=0.1)
-    assert at(half.idle_capacity, 24) > 0.4 * at(half.output, 0)
+    # capacity falls too (to 0.83): with the pressure to improve far below balance the
+    # team asks for less reflection and routines erode (Repenning & Sterman's f_c)
+    assert at(half.idle_capacity, 24) > 0.3 * at(half.output, 0)
 
 
 @pytest.mark.parametrize("dt", DTS)
@@ -56,6 +58,8 @@ def test_m2_a_surge_raises_backlog_then_overtime_fatigue_quality_erosion_and_qui
             "fatigue",
             "service_quality",
             "annual_quit_rate",
+            "delivery_delay_goal",
+            "market_share",
         ],
     )
     d = ds.isel(scenario=STYLES.index("directive"))
@@ -73,6 +77,10 @@ def test_m2_a_surge_raises_backlog_then_overtime_fatigue_quality_erosion_and_qui
     assert int(np.argmax(peak_quits)) == STYLES.index("directive")
     assert int(np.argmin(low_quality)) == STYLES.index("directive")
     assert int(np.argmax(ds.fatigue.max("time").values)) == STYLES.index("directive")
+    # the service standard erodes towards the delay delivered (Oliva & Sterman 2001) and
+    # clients leave the slower firm before its lower quality is perceived (Forrester 1968)
+    assert float(d.delivery_delay_goal.max()) > 1.05 * at(d.delivery_delay_goal, 0)
+    assert at(d.market_share, 12) < 0.98 * at(d.market_share, 0)
 
 
 @pytest.mark.parametrize("dt", DTS)

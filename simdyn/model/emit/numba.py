@@ -37,6 +37,7 @@ from simdyn._pcg64 import pcg64_states
 from simdyn._types import FloatArray, IntArray
 from simdyn.integrate import ButcherTableau, Status
 from simdyn.model import ir
+from simdyn.model.emit.numba_adaptive import adaptive_source
 from simdyn.model.emit.numba_cache import module_path
 from simdyn.model.emit.numba_events import IMPORTS as events_imports
 from simdyn.model.emit.numba_events import events_functions
@@ -199,7 +200,7 @@ def _over_block(signature: str, body: list[str]) -> list[str]:
     it, and one call covers a whole block (no per-scenario call overhead).
     """
     head = [f"def {signature}:", f"{_I1}for j in range(m):"]
-    return head + [_I1 + line for line in body]
+    return head + ([_I1 + line for line in body] or [_I2 + "pass"])  # a model without stocks
 
 
 #: numpy's floating-point semantics (1 / 0 is inf, not an exception), machine code on disk
@@ -384,6 +385,7 @@ def kernel_source(program: ir.Program) -> str:
     # one block needs no threads (waking them costs more than a small run on a busy machine)
     serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
     parts.append(serial.replace("nb.prange(", "range("))
+    parts.append(adaptive_source(pr.rhs(), pr.observe()))  # dopri5, bs23: numba_adaptive.py
     return "\n\n\n".join(parts)
 
 
@@ -404,6 +406,7 @@ class CompiledKernel:
     compile_seconds: float
     from_cache: bool
     run_serial: Any = None
+    module: Any = None  # the generated module (its adaptive driver: emit/numba_adaptive.py)
 
     def simulate(
         self,
@@ -585,6 +588,7 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
     module = _load(source)
     run, run_serial = module.run, module.run_serial
     kernel = CompiledKernel(program, source, rows, n_p, observed, run, 0.0, False, run_serial)
+    kernel.module = module
     ready = bool(run.signatures)  # compiled earlier in this process
     hits_before = sum(run.stats.cache_hits.values())
     # compile both drivers for the argument types of every later call: a chunk of no scenarios

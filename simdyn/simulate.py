@@ -19,7 +19,8 @@ from simdyn._limits import (
     resolve_budget,
     resolve_threads,
 )
-from simdyn._rng import Seed, scenario_stream
+from simdyn._pcg64 import ScenarioStreams
+from simdyn._rng import Seed
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.integrate import (
@@ -383,7 +384,7 @@ def _run_bytes(
         copies = FIXED_METHODS[method].stages + 4
     else:  # scipy keeps stages, dense output and, for implicit methods, Jacobian blocks
         copies = 16 + (3 * cm.n_state if method in ("BDF", "Radau", "LSODA") else 0)
-    return estimate_run_bytes(
+    result, working = estimate_run_bytes(
         values_per_time=per_time,
         n_times=grid.n_steps // grid.save_every + 1,
         n_scenarios=n,
@@ -391,6 +392,9 @@ def _run_bytes(
         chunk=chunk,
         copies=copies,
     )
+    # random events: a state (two uint64) per event element and an increment per scenario
+    lanes = 2 * (sum(math.prod(ev.shape) for ev in cm.events) + 1) if cm.events else 0
+    return result, working + 8.0 * lanes * min(chunk, n)
 
 
 def _method(method: str) -> str:
@@ -933,19 +937,29 @@ def _after_step(
 def _event_hook(
     cm: CompiledModel, bound: Bound, root: np.random.SeedSequence, lo: int, hi: int, dt: float
 ) -> Callable[[float, FloatArray], None] | None:
-    """Apply the model's random events after each step; scenario ``k`` draws from stream ``k``."""
+    """Apply the model's random events after each step; scenario ``k`` draws from stream ``k``.
+
+    Each step draws, for every scenario, one number per event element (per event in model
+    order, elements in order): the numbers ``np.random.default_rng(scenario_stream(root, k))``
+    gives, drawn for the whole chunk at once (:class:`simdyn._pcg64.ScenarioStreams`).
+    """
     events = bound.events
-    if events is None:
+    if events is None or not cm.events:
         return None
-    gens = [np.random.default_rng(scenario_stream(root, k)) for k in range(lo, hi)]
+    n = hi - lo
+    sizes = [math.prod(slot.shape) for slot in cm.events]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    streams = ScenarioStreams(root, lo, n, width=sum(sizes))
 
     def hook(t: float, y: FloatArray) -> None:
-        for slot, (hazard, resets) in zip(cm.events, events(t, t, y), strict=True):
-            size = math.prod(slot.shape)
-            u = np.stack([g.random(size) for g in gens], axis=-1).reshape(*slot.shape, len(gens))
+        u_all = streams.draw()
+        for slot, start, size, (hazard, resets) in zip(
+            cm.events, starts, sizes, events(t, t, y), strict=True
+        ):
+            u = u_all[start : start + size].reshape(*slot.shape, n)
             fire = u < -np.expm1(-np.maximum(hazard, 0.0) * dt)
             for stock, value in zip(slot.resets, resets, strict=True):
-                view = y[stock.start : stock.stop].reshape(*stock.shape, len(gens))
+                view = y[stock.start : stock.stop].reshape(*stock.shape, n)
                 np.copyto(view, np.broadcast_to(value, view.shape), where=fire)
 
     return hook

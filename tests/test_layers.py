@@ -16,6 +16,7 @@ LAYERS = {
     "simdyn._types": 0,
     "simdyn._rng": 0,
     "simdyn._files": 0.25,
+    "simdyn._pcg64": 0.25,
     "simdyn._lazy": 0,
     "simdyn._limits": 0.25,
     "simdyn._toml": 0.5,

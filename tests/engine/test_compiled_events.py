@@ -23,8 +23,10 @@ from simdyn.model.emit.numba import kernel_source
 
 nb = pytest.importorskip("numba")
 
-from simdyn.model.emit import numba_cache, numba_random  # noqa: E402
-from simdyn.model.emit.numba_random import pcg64_double, pcg64_states, pcg64_step  # noqa: E402
+from simdyn import _pcg64  # noqa: E402
+from simdyn._pcg64 import pcg64_states  # noqa: E402
+from simdyn.model.emit import numba_cache  # noqa: E402
+from simdyn.model.emit.numba_random import pcg64_double, pcg64_step  # noqa: E402
 
 METHODS = ("euler", "rk2", "rk4")
 
@@ -133,24 +135,24 @@ def test_the_seeding_of_all_scenarios_at_once_is_numpys(
     root: np.random.SeedSequence, first: int
 ) -> None:
     n = 40
-    want = np.array([numba_random._state_of(root, first + i) for i in range(n)], np.uint64).T
+    want = np.array([_pcg64._state_of(root, first + i) for i in range(n)], np.uint64).T
     np.testing.assert_array_equal(pcg64_states(root, first, n), want, strict=True)
-    entropy = numba_random._assembled_entropy(root, first, n, 4)
-    if first + n > 2**32:  # an index of two words: numpy's seeding, one scenario at a time
+    entropy = _pcg64._assembled_entropy(root, first, n, 4)
+    if first + n > 2**32:  # indices of one and of two words: pcg64_states seeds two runs
         assert entropy is None
         return
     assert entropy is not None
-    pools = numba_random._mix_entropy(entropy, 4)
+    pools = _pcg64._mix_entropy(entropy, 4)
     for i in (0, 17, n - 1):
         np.testing.assert_array_equal(pools[:, i], scenario_stream(root, first + i).pool)
-    fast = numba_random._srandom(numba_random._generate_state(pools))
+    fast = _pcg64._srandom(_pcg64._generate_state(pools))
     np.testing.assert_array_equal(fast, want, strict=True)
 
 
 def test_a_numpy_that_seeds_differently_is_followed(monkeypatch: pytest.MonkeyPatch) -> None:
     root = np.random.SeedSequence(8)
     want = pcg64_states(root, 3, 20)
-    monkeypatch.setattr(numba_random, "_mix_entropy", lambda e, size: e[:size] ^ np.uint32(1))
+    monkeypatch.setattr(_pcg64, "_mix_entropy", lambda e, size: e[:size] ^ np.uint32(1))
     np.testing.assert_array_equal(pcg64_states(root, 3, 20), want, strict=True)
 
 

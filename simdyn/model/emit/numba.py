@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from simdyn._pcg64 import pcg64_states
 from simdyn._types import FloatArray, IntArray
 from simdyn.errors import ScenarioError
 from simdyn.expr import Name, Node
@@ -563,8 +564,6 @@ class CompiledKernel:
         """The PCG64 states of the scenarios' random events (no rows without events)."""
         if not self.program.events:
             return np.zeros((0, n), dtype=np.uint64)
-        from simdyn.model.emit.numba_random import pcg64_states
-
         return pcg64_states(seed if seed is not None else np.random.SeedSequence(), first, n)
 
     def saved_rows(self, save: Sequence[str]) -> int:

@@ -1,10 +1,11 @@
 """Where compiled kernels live on disk, and whether one is there (without importing numba).
 
 A kernel's module is named by a hash of its source, of the numba version and of the helpers it
-calls (:data:`HELPER_MODULES`) or that write its drivers (:data:`DRIVER_MODULES`); numba keeps
-the machine code (``cache=True``) in ``__pycache__``
-beside it. numba's own cache notices a change of the kernel's source but not of the helpers the
-kernel imports, so a new simdyn whose helpers changed must not find the old module.
+calls (:data:`HELPER_MODULES`, and the :data:`HELPER_SOURCES` they compile) or that write its
+drivers (:data:`DRIVER_MODULES`); numba keeps the machine code (``cache=True``) in
+``__pycache__`` beside it. numba's own cache notices a change of the kernel's source but not of
+the helpers the kernel imports, so a new simdyn whose helpers changed must not find the old
+module.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import importlib.util
 import os
 from pathlib import Path
 
+from simdyn import _pcg64
+
 __all__ = [
     "DRIVER_MODULES",
     "HELPER_MODULES",
+    "HELPER_SOURCES",
     "cache_dir",
     "is_cached",
     "kernels_available",
@@ -42,6 +46,8 @@ def cache_dir() -> Path:
 
 #: the modules of helpers kernels import (their machine code is part of every kernel's)
 HELPER_MODULES = ("numba_runtime.py", "numba_random.py")
+#: where helpers come from beyond their modules: numba_random compiles simdyn._pcg64's functions
+HELPER_SOURCES = (Path(_pcg64.__file__),)
 #: modules that write part of every kernel's source as text (a change reaches the source, but
 #: they are hashed too: a kernel's key covers everything it is made of)
 DRIVER_MODULES = ("numba_adaptive.py",)
@@ -53,6 +59,8 @@ def _runtime_digest() -> str:
     h = hashlib.sha256()
     for name in (*HELPER_MODULES, *DRIVER_MODULES):
         h.update(name.encode() + b"\0" + Path(__file__).with_name(name).read_bytes())
+    for path in HELPER_SOURCES:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 

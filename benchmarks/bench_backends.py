@@ -4,6 +4,7 @@ Run on demand (``make bench``), not as a test::
 
     python benchmarks/bench_backends.py [--sizes 1,1000,10000,100000] [--big] [--repeats 3]
     python benchmarks/bench_backends.py --adaptive-only --adaptive-models sir,learning_org
+    python benchmarks/bench_backends.py --million [--sizes 10000,100000]
 
 Models: teacup, SIR, workforce20 (``models/workforce20.toml``: 22 variables, two lookups, SMTH1,
 DELAY3, STEP) and the built-in ``learning_org``; the first three also as Vensim text
@@ -439,6 +440,50 @@ def write(rows: list[dict[str, Any]], extra: dict[str, Any], head: str, elapsed:
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
 
 
+#: the outcomes a learning_org sweep saves (``--million``)
+MILLION_SAVE = ("market_share", "cumulative_output", "skill_stock", "backlog", "engagement")
+
+
+def million(args: argparse.Namespace) -> str:
+    """learning_org, RK4, 60 months: 10^6 scenarios saving a few outcomes, timed at ``--sizes``.
+
+    Runs the largest size asked for (default 10^5, or 10^6 itself) and extrapolates linearly to
+    10^6 from each size; also reports what saving every variable would need in memory.
+    """
+    model = simdyn.load_model("learning_org")
+    t0 = time.perf_counter()
+    kernel = model.kernel()
+    compile_s = time.perf_counter() - t0
+    g = model.spec.time
+    n_saved = round((g.stop - g.start) / (g.save_per or g.dt)) + 1
+    every = kernel.saved_rows(list(kernel.program.observed))
+    lines = [
+        f"`learning_org`, RK4, {g.stop - g.start:g} months (dt {g.dt}, {n_saved} saved times), "
+        f"compiled (kernel ready in {compile_s:.1f} s, from cache: {kernel.from_cache}), "
+        f"saving {len(MILLION_SAVE)} outcomes ({', '.join(MILLION_SAVE)}):",
+        "",
+    ]
+    for n in [int(s) for s in args.sizes.split(",")]:
+        params = {"delegation": np.linspace(0.2, 0.8, n)}
+        run = partial(simdyn.simulate, model, params=params, method="rk4", save=list(MILLION_SAVE))
+        cpu0 = time.process_time()
+        reps = args.repeats if n <= 10_000 else 1
+        sec = median_time(run, reps)
+        cpu = (time.process_time() - cpu0) / reps  # CPU seconds of all threads
+        cores = os.cpu_count() or 1
+        lines.append(
+            f"- {n:,} scenarios: {sec:.2f} s wall ({1e6 * sec / n:.1f} µs / scenario), "
+            f"{cpu:.2f} CPU s; 10^6 extrapolated: {sec * 1e6 / n / 60:.1f} min wall here, "
+            f"{cpu * 1e6 / n / cores / 60:.1f} min on {cores} idle cores"
+        )
+    gib = 1e6 * n_saved * every * 8 / 2**30
+    lines.append(
+        f"- saving every variable ({every} numbers a saved time) for 10^6 scenarios would need "
+        f"{gib:.0f} GiB for the outputs alone: save the outcomes a sweep needs"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,1000,10000,100000")
@@ -454,7 +499,19 @@ def main() -> None:
         action="store_true",
         help="only the dopri5 comparison, printed (RESULTS-backends.md is left as it is)",
     )
+    ap.add_argument(
+        "--million",
+        action="store_true",
+        help="only learning_org RK4 saving a few outcomes at --sizes (default 10^4,10^5), "
+        "extrapolated to 10^6 scenarios; prints, writes nothing",
+    )
     args = ap.parse_args()
+    if args.million:
+        if args.sizes == ap.get_default("sizes"):
+            args.sizes = "10000,100000"
+        print(versions())
+        print(million(args))
+        return
     head = versions()
     print(head)
     if args.adaptive_only:

@@ -96,3 +96,38 @@ def test_auto_runs_a_fixed_delay_compiled_when_it_is_worth_it() -> None:
     simdyn.simulate(model, backend="compiled")  # compiled and cached
     ds = simdyn.simulate(model, params={"tau": np.linspace(1.0, 3.0, 60_000)}, method="euler")
     assert ds.attrs["backend"] == "compiled"
+
+
+#: delay times that are constants: the kernel keeps a ring of the latest steps, not all of them
+RING: dict[str, Any] = {
+    "model": {"name": "compiled_ring", "time_units": "day"},
+    "time": {"start": 0, "stop": 20, "dt": 0.25, "save_per": 0.5},
+    "dimensions": {"team": ["a", "b"]},
+    "constants": {"tau": 2.0, "lag": {"value": [1.0, 3.0], "dims": ["team"]}},
+    "stocks": {"w": {"initial": "1", "inflows": ["growth"], "dims": ["team"]}},
+    "flows": {"growth": {"equation": "0.1 * late_w - 0.05 * w + STEP(1, 2)", "dims": ["team"]}},
+    "auxiliaries": {
+        "x": {"equation": "STEP(1, 1) + RAMP(0.5, 4) + SIN(3 * TIME)"},
+        "plain": {"equation": "DELAY(x, tau)"},
+        "held": {"equation": "DELAY(x, 1.5, 42)"},
+        "late_w": {"equation": "DELAY(w, lag, w)", "dims": ["team"]},
+    },
+}
+
+
+def test_constant_delay_times_keep_only_the_rows_a_read_can_reach() -> None:
+    from simdyn.model.emit.numba_history import history_rows
+
+    model = simdyn.model_from_dict(RING)
+    program = to_ir(model.spec)
+    kernel = model.kernel()
+    P = np.zeros((kernel.n_params, 3))
+    P[kernel.constant_rows["tau"]] = [0.1, 2.0, 3.3]
+    lag = kernel.constant_rows["lag"]
+    P[lag : lag + 2] = [[1.0, 0.5, 0.0], [3.0, 4.9, 0.2]]
+    assert history_rows(program, kernel.constant_rows, P, 0.25, 80) == 20 + 3  # 4.9 / 0.25 + 3
+    P[kernel.constant_rows["tau"], 1] = np.nan  # no bound: every step
+    assert history_rows(program, kernel.constant_rows, P, 0.25, 80) == 81
+    assert history_rows(to_ir(simdyn.model_from_dict(PIPELINES).spec), {}, P, 0.25, 80) == 81
+    for method in METHODS:
+        _compare(model, {"tau": TAUS, "lag[b]": [3.0, 0.2, 1.0, 5.0, 0.0, 2.5]}, method)

@@ -54,6 +54,7 @@ from simdyn.model.emit.numba_expr import (
     lookup_source,
     slot,
 )
+from simdyn.model.emit.numba_history import history_rows
 
 __all__ = [
     "CompiledKernel",
@@ -209,7 +210,7 @@ class _Printer:
         return self.body(
             signature,
             self.p.evaluate,
-            self.store_histories("nh"),
+            self.store_histories("nh % H.shape[0]"),
             _refs(h.input for h in self.p.histories),
         )
 
@@ -327,7 +328,7 @@ def _finish(Y, B, w, m, clamp):
 _DRIVER = """
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, nf, ok,
-        fail_time, fail_row, R0, GI, GF):
+        fail_time, fail_row, R0, GI, GF, h_rows):
     n = P.shape[1]
     ns = Bw.size
     n_blocks = (n + BL - 1) // BL
@@ -340,7 +341,7 @@ def run(P, W, A, Bw, CN, clamp, dt, start, stop, n_steps, save_every, out, col, 
         Y = np.empty(NS * BL)
         Z = np.empty((ns, NS * BL))
         B = np.empty(NB * BL)
-        H = np.empty((n_steps + 1 if NH > 0 else 1, max(NH, 1) * BL))
+        H = np.empty((h_rows if NH > 0 else 1, max(NH, 1) * BL))  # step k in row k % h_rows
         R = _streams(R0, lo, m)  # the scenarios' random streams (random events)
         for r in range(NP):
             for j in range(m):
@@ -548,6 +549,7 @@ class CompiledKernel:
             self._streams(seed, first, n),
             GI,
             GF,
+            history_rows(self.program, self.constant_rows, P, float(dt), int(n_steps)),
         )
         if nonfinite is not None:
             nonfinite[col : col + n] = counts

@@ -74,7 +74,8 @@ def history(
     H: np.ndarray, T: np.ndarray, n: int, col: int, t: float, tau: float, init: float
 ) -> float:
     """:meth:`simdyn.model.runtime.History.lookup` for one number: column ``col`` of the first
-    ``n`` rows of ``H`` (recorded at times ``T``) at ``t - tau``, ``init`` before ``T[0]``."""
+    ``n`` recorded steps (at times ``T``; step ``k`` in row ``k % len(H)`` of ``H``) at
+    ``t - tau``, ``init`` before ``T[0]``."""
     if n == 0:
         return init
     target = t - tau
@@ -91,7 +92,8 @@ def history(
     lower = upper - 1
     top = min(upper, n - 1)
     t0, t1 = T[lower], T[top]
-    v0, v1 = H[lower, col], H[top, col]
+    rows = H.shape[0]  # a ring of the latest recorded steps (``numba_history``), or all of them
+    v0, v1 = H[lower % rows, col], H[top % rows, col]
     span = t1 - t0 if t1 > t0 else 1.0
     w = (target - t0) / span
     w = np.minimum(np.maximum(w, 0.0), 1.0)

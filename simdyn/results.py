@@ -56,20 +56,20 @@ def to_dataset(
 
 
 def _status(cm: CompiledModel, status: Status) -> dict[str, xr.Variable]:
-    failed_var = np.array(
-        [
-            "" if ok else cm.readable(var or cm.row_owner(int(r)))
-            for ok, r, var in zip(status.ok, status.fail_row, status.fail_variable, strict=True)
-        ],
-        dtype=object,
-    )
+    failed = np.flatnonzero(~status.ok)  # name the failed scenarios only
+    names = [
+        cm.readable(status.fail_variable[k] or cm.row_owner(int(status.fail_row[k])))
+        for k in failed
+    ]
+    failed_var = np.full(status.ok.shape, "", dtype=f"<U{max(map(len, names), default=1)}")
+    failed_var[failed] = names
     out = {
         "status": xr.Variable(
             ("scenario",),
             (~status.ok).astype(np.int8),
             attrs={"doc": "0 = ok, 1 = a stock or saved variable went non-finite"},
         ),
-        "failed_variable": xr.Variable(("scenario",), failed_var.astype(str)),
+        "failed_variable": xr.Variable(("scenario",), failed_var),
         "failed_time": xr.Variable(("scenario",), status.fail_time),
     }
     if status.steps is not None:

@@ -877,7 +877,7 @@ def _choose_backend(
         source = kernel_source(program)
     except UnsupportedByCompiled:
         return None
-    driver = "run" if method in FIXED_METHODS else f"run_{method}"
+    driver = f"run_{FIXED_METHODS[method].name}" if method in FIXED_METHODS else f"run_{method}"
     if work < AUTO_UNCACHED and not is_cached(source, driver):
         return None
     return model.kernel(nodelist)

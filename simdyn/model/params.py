@@ -33,12 +33,13 @@ def did_you_mean(word: str, choices: Any) -> str | None:
 
 def check_bounds(c: Constant, value: Any, fail: Any) -> None:
     """Raise ``fail(what, hint)`` (an exception) if any number in ``value`` lies outside ``c``'s bounds."""
-    vals = value if isinstance(value, tuple) else (value,)
-    for x in vals:
-        if c.min is not None and x < c.min:
-            raise fail(f"{x:g} is below the minimum {c.min:g} of {c.name!r}", _range_hint(c))
-        if c.max is not None and x > c.max:
-            raise fail(f"{x:g} is above the maximum {c.max:g} of {c.name!r}", _range_hint(c))
+    vals = np.asarray(value, dtype=float).ravel()
+    if c.min is not None and (vals < c.min).any():
+        x = vals[np.argmax(vals < c.min)]
+        raise fail(f"{x:g} is below the minimum {c.min:g} of {c.name!r}", _range_hint(c))
+    if c.max is not None and (vals > c.max).any():
+        x = vals[np.argmax(vals > c.max)]
+        raise fail(f"{x:g} is above the maximum {c.max:g} of {c.name!r}", _range_hint(c))
 
 
 def _range_hint(c: Constant) -> str:
@@ -152,7 +153,7 @@ class Params:
         arr = _as_float_array(raw, where)
         check_bounds(
             c,
-            tuple(arr.ravel().tolist()),
+            arr,
             lambda what, hint: ScenarioError(what, where=where, hint=hint),
         )
         if element:

@@ -29,7 +29,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,7 @@ from simdyn.model.emit.numba_expr import (
     slot,
 )
 from simdyn.model.emit.numba_history import history_rows
+from simdyn.model.emit.numba_step import step_drivers, step_functions
 
 __all__ = [
     "CompiledKernel",
@@ -184,23 +185,37 @@ class _Printer:
             [f"{_I1}t = _START", f"{_I1}ts = _START"],
         )
 
-    def rhs(self) -> list[str]:
+    def rate_exprs(self) -> list[tuple[int, str]]:
+        """The state row and expression of each derivative."""
         stocks = {s.name: s for s in self.p.stocks}
+        out = []
+        for r in self.p.rates:
+            st = stocks[r.target]
+            assert r.expr is not None
+            for idx in index_tuples(st.shape):
+                text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
+                out.append((st.start + flat_index(st.shape, idx), text))
+        return out
 
+    def rhs(self) -> list[str]:
         def rates() -> list[str]:
-            lines = []
-            for r in self.p.rates:
-                st = stocks[r.target]
-                assert r.expr is not None
-                for idx in index_tuples(st.shape):
-                    text = self.sp.emit(r.expr, dict(zip(st.dims, idx, strict=True)))
-                    row = self.d_row + st.start + flat_index(st.shape, idx)
-                    lines.append(f"{_I1}{slot(row * DEFAULT_BLOCK)} = {text}")
-            return lines
+            return [
+                f"{_I1}{slot((self.d_row + row) * DEFAULT_BLOCK)} = {text}"
+                for row, text in self.rate_exprs()
+            ]
 
         refs = [r.expr for r in self.p.rates if r.expr is not None]
         sig = "_rhs(Y, B, m, t, ts, _DT, _START, _STOP, H, T, nh, GI, GF)"
         return self.body(sig, self.p.rhs, rates, refs)
+
+    def steps(self) -> list[str]:
+        """``_step_<method>`` of every fixed-step method (:mod:`.numba_step`; no network)."""
+        return step_functions(
+            self.p,
+            lambda: [ln for a in self.p.rhs for ln in self.assign(a, _I1)],
+            self.rate_exprs,
+            DEFAULT_BLOCK,
+        )
 
     def record(self) -> list[str]:
         """``_record``: each fixed ``DELAY``'s input after a step, into row ``nh`` of ``H``."""
@@ -436,7 +451,10 @@ def kernel_source(program: ir.Program) -> str:
     # one block needs no threads (waking them costs more than a small run on a busy machine)
     serial = _DRIVER.replace("parallel=True, ", "").replace("def run(", "def run_serial(")
     parts.append(serial.replace("nb.prange(", "range("))
-    if pr.net is None:  # dopri5, bs23 (numba_adaptive.py): one scenario at a time, no network
+    if pr.net is None:
+        # fused fixed steps (numba_step.py), and dopri5, bs23 (numba_adaptive.py): no network
+        parts += [f"@nb.njit({_OPTIONS})\n{fn}" for fn in pr.steps()]
+        parts += step_drivers(_DRIVER)
         parts.append(adaptive_source(pr.rhs(), pr.observe()))
     return "\n\n\n".join(parts)
 
@@ -460,6 +478,7 @@ class CompiledKernel:
     run_serial: Any = None
     graph: numba_network.GraphLayout | None = None
     module: Any = None  # the generated module (its adaptive driver: emit/numba_adaptive.py)
+    ready_drivers: set[str] = field(default_factory=set)  # drivers compiled or loaded
 
     def graph_arrays(
         self, network: Any = None, teams: IntArray | None = None
@@ -509,12 +528,7 @@ class CompiledKernel:
         builtins.
         """
         GI, GF = graph if graph is not None else self.graph_arrays()
-        P = np.empty((self.n_params, n))
-        for const in self.program.constants:
-            row = self.constant_rows[const.name]
-            size = int(np.prod(const.shape)) if const.shape else 1
-            value = np.asarray(params[const.name], dtype=np.float64)
-            P[row : row + size] = np.broadcast_to(value.reshape(size, -1), (size, n))
+        P = self.constants_array(params, n)
         W, sizes = self._save_rows(save)
         n_save = n_steps // save_every + 1
         if out is None:
@@ -522,19 +536,15 @@ class CompiledKernel:
         status = Status.all_ok(n)
         counts = np.zeros(n, dtype=np.int64)
         a, b, c = _tableau_arrays(tableau)
-        clamp = np.zeros(max(self.program.n_state, 1), dtype=np.int64)
-        for st in self.program.stocks:
-            if st.non_negative:
-                clamp[st.start : st.stop] = 1
         if parallel is None:
             parallel = n > DEFAULT_BLOCK or self.run_serial is None
-        (self.run if parallel else self.run_serial)(
+        self.fixed_driver(tableau, parallel)(
             P,
             W,
             a,
             b,
             c,
-            clamp,
+            self.clamp_rows(),
             float(dt),
             float(start),
             float(stop),
@@ -553,14 +563,73 @@ class CompiledKernel:
         )
         if nonfinite is not None:
             nonfinite[col : col + n] = counts
+        return self.split_saved(out, save, sizes, col, n), status
+
+    def fixed_driver(self, tableau: ButcherTableau, parallel: bool) -> Any:
+        """The driver of ``tableau``'s fixed steps: the fused ``run_<method>`` or its serial
+        form (both compiled or loaded on first use, the time added to
+        :attr:`compile_seconds`), or for a model with network builtins the staged ``run``."""
+        name = f"run_{tableau.name}"
+        if not hasattr(self.module, name):
+            return self.run if parallel else self.run_serial
+        if name not in self.ready_drivers:  # both forms: a later, larger run needs no compiling
+            self.ready_drivers.add(name)  # before warming: the warm-up run calls this
+            self.prepare(name, lambda: _warm_up(self, self.program, tableau, (False, True)))
+        return getattr(self.module, name + ("" if parallel else "_serial"))
+
+    def prepare(self, driver: str, warm: Callable[[], object]) -> None:
+        """Compile (or load from the disk cache) the module's ``driver`` by running ``warm``
+        (a chunk of no scenarios): the time goes to :attr:`compile_seconds`, and
+        :attr:`from_cache` stays true only when the driver, too, came from the cache."""
+        run = getattr(self.module, driver)
+        t0 = time.perf_counter()
+        ready = bool(run.signatures)  # compiled earlier in this process
+        hits_before = sum(run.stats.cache_hits.values())
+        # numba's SSA pass recurses once per basic block it walks back through, and _observe
+        # has one block per saved value: thousands of them (node-level variables) need more
+        # than Python's default limit (Python calls in the pass use no C stack)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20_000))
+        try:
+            warm()
+        finally:
+            sys.setrecursionlimit(limit)
+        self.compile_seconds += time.perf_counter() - t0
+        self.from_cache = self.from_cache and (
+            ready or sum(run.stats.cache_hits.values()) > hits_before
+        )
+
+    def constants_array(self, params: Mapping[str, FloatArray], n: int) -> FloatArray:
+        """``P``: each constant's values for ``n`` scenarios in its rows."""
+        P = np.empty((self.n_params, n))
+        for const in self.program.constants:
+            row = self.constant_rows[const.name]
+            size = int(np.prod(const.shape)) if const.shape else 1
+            value = np.asarray(params[const.name], dtype=np.float64)
+            P[row : row + size] = np.broadcast_to(value.reshape(size, -1), (size, n))
+        return P
+
+    def clamp_rows(self) -> IntArray:
+        """1 for each state row of a non-negative stock (clamped at zero after a step)."""
+        clamp = np.zeros(max(self.program.n_state, 1), dtype=np.int64)
+        for st in self.program.stocks:
+            if st.non_negative:
+                clamp[st.start : st.stop] = 1
+        return clamp
+
+    def split_saved(
+        self, out: FloatArray, save: Sequence[str], sizes: Sequence[int], col: int, n: int
+    ) -> dict[str, FloatArray]:
+        """Each saved variable's view ``(n_saved, *shape, n)`` of ``out[:, :, col : col + n]``."""
         result: dict[str, FloatArray] = {}
         offset = 0
         for name, size in zip(save, sizes, strict=True):
             shape = self.program.symbols[name].shape
-            block_ = out[:, offset : offset + size, col : col + n]
-            result[name] = block_.reshape(n_save, *shape, n)
+            result[name] = out[:, offset : offset + size, col : col + n].reshape(
+                out.shape[0], *shape, n
+            )
             offset += size
-        return result, status
+        return result
 
     def _streams(self, seed: np.random.SeedSequence | None, first: int, n: int) -> np.ndarray:
         """The PCG64 states of the scenarios' random events (no rows without events)."""
@@ -661,43 +730,38 @@ def compile_kernel(program: ir.Program) -> CompiledKernel:
         o += size
     t0 = time.perf_counter()
     module = _load(source)
-    run, run_serial = module.run, module.run_serial
     net = numba_network.network_printer(program, DEFAULT_BLOCK, 0)
     graph = net.layout if net is not None else None  # where the run's graph goes in GI, GF
     kernel = CompiledKernel(
-        program, source, rows, n_p, observed, run, 0.0, False, run_serial, graph
+        program, source, rows, n_p, observed, module.run, 0.0, True, module.run_serial, graph
     )
     kernel.module = module
-    ready = bool(run.signatures)  # compiled earlier in this process
-    hits_before = sum(run.stats.cache_hits.values())
-    # numba's SSA pass recurses once per basic block it walks back through, and _observe has
-    # one block per saved value: thousands of them (node-level variables) need more than
-    # Python's default limit (Python calls in the pass use no C stack)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))
-    try:
-        _warm_up(kernel, program)
-    finally:
-        sys.setrecursionlimit(limit)
     kernel.compile_seconds = time.perf_counter() - t0
-    kernel.from_cache = ready or sum(run.stats.cache_hits.values()) > hits_before
+    if graph is not None:  # the staged driver, the one a network model runs with
+        euler = ButcherTableau("euler", ((),), (1.0,), (0.0,), 1)
+        kernel.prepare("run", lambda: _warm_up(kernel, program, euler, (False, True)))
     return kernel
 
 
-def _warm_up(kernel: CompiledKernel, program: ir.Program) -> None:
-    """Compile (or load) both drivers for the argument types of every later call: a chunk of
-    no scenarios."""
-    for parallel in (False, True):
+def _warm_up(
+    kernel: CompiledKernel,
+    program: ir.Program,
+    tableau: ButcherTableau,
+    parallel: Sequence[bool],
+) -> None:
+    """Compile (or load) the drivers of ``tableau`` (serial and/or parallel) for the argument
+    types of every later call: a chunk of no scenarios."""
+    for par in parallel:
         kernel.simulate(
             {c.name: np.zeros((*c.shape, 1)) for c in program.constants},
             0,
-            tableau=ButcherTableau("euler", ((),), (1.0,), (0.0,), 1),
+            tableau=tableau,
             start=0.0,
             stop=1.0,
             dt=1.0,
             n_steps=1,
             save_every=1,
             save=list(program.observed)[:1],
-            parallel=parallel,
+            parallel=par,
             graph=numba_network.empty_graph(kernel.graph),
         )

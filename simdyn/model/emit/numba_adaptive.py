@@ -22,7 +22,6 @@ and each scenario's :class:`~simdyn.integrate.Status` (with ``steps``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -394,42 +393,30 @@ def adaptive_source(rhs: list[str], observe: list[str]) -> str:
     return "\n\n\n".join(parts)
 
 
-_READY: set[tuple[int, str]] = set()
-
-
 def prepare_adaptive(kernel: CompiledKernel, pair: EmbeddedPair, parallel: bool) -> None:
     """Compile (or load from the disk cache) ``kernel``'s driver of ``pair`` (its parallel or
-    its serial form), once per kernel.
-
-    The time it takes is added to ``kernel.compile_seconds``; ``kernel.from_cache`` stays true
-    only when the driver, too, came from the cache.
-    """
+    its serial form), once per kernel (:meth:`~simdyn.model.emit.numba.CompiledKernel.prepare`:
+    the time it takes is added to its ``compile_seconds``)."""
     driver = f"run_{pair.name}" + ("" if parallel else "_serial")
-    key = (id(kernel.module), driver)
-    if key in _READY:
+    if driver in kernel.ready_drivers:
         return
-    run = getattr(kernel.module, driver)
-    t0 = time.perf_counter()
-    ready = bool(run.signatures)
-    hits_before = sum(run.stats.cache_hits.values())
-    simulate_adaptive(  # a chunk of no scenarios: the argument types of every later call
-        kernel,
-        {c.name: np.zeros((*c.shape, 1)) for c in kernel.program.constants},
-        0,
-        pair=pair,
-        t_eval=np.array([0.0, 1.0]),
-        rtol=1e-3,
-        atol=1e-6,
-        dt=1.0,
-        save=list(kernel.program.observed)[:1],
-        parallel=parallel,
-        warm=True,
+    kernel.ready_drivers.add(driver)
+    kernel.prepare(
+        driver,
+        lambda: simulate_adaptive(  # a chunk of no scenarios: the types of every later call
+            kernel,
+            {c.name: np.zeros((*c.shape, 1)) for c in kernel.program.constants},
+            0,
+            pair=pair,
+            t_eval=np.array([0.0, 1.0]),
+            rtol=1e-3,
+            atol=1e-6,
+            dt=1.0,
+            save=list(kernel.program.observed)[:1],
+            parallel=parallel,
+            warm=True,
+        ),
     )
-    kernel.compile_seconds += time.perf_counter() - t0
-    kernel.from_cache = kernel.from_cache and (
-        ready or sum(run.stats.cache_hits.values()) > hits_before
-    )
-    _READY.add(key)
 
 
 def simulate_adaptive(
@@ -459,13 +446,7 @@ def simulate_adaptive(
     outflow limits of non-negative stocks use it); ``t_eval`` the saved times, from start to
     stop.
     """
-    program = kernel.program
-    P = np.empty((kernel.n_params, n))
-    for const in program.constants:
-        row = kernel.constant_rows[const.name]
-        size = int(np.prod(const.shape)) if const.shape else 1
-        value = np.asarray(params[const.name], dtype=np.float64)
-        P[row : row + size] = np.broadcast_to(value.reshape(size, -1), (size, n))
+    P = kernel.constants_array(params, n)
     W, sizes = kernel._save_rows(save)
     t_eval = np.ascontiguousarray(t_eval, dtype=np.float64)
     if out is None:
@@ -475,10 +456,6 @@ def simulate_adaptive(
     counts = np.zeros(n, dtype=np.int64)
     info = np.full((n, 2), -1, dtype=np.int64)
     fail_t = np.full(n, np.nan)
-    clamp = np.zeros(max(program.n_state, 1), dtype=np.int64)
-    for st in program.stocks:
-        if st.non_negative:
-            clamp[st.start : st.stop] = 1
     if parallel is None:
         parallel = n > kernel.module.BL  # one block needs no threads
     if not warm:
@@ -496,7 +473,7 @@ def simulate_adaptive(
         float(dt),
         float(t_eval[0]),
         float(t_eval[-1]),
-        clamp,
+        kernel.clamp_rows(),
         out,
         int(col),
         counts,
@@ -509,12 +486,7 @@ def simulate_adaptive(
     )
     if nonfinite is not None:
         nonfinite[col : col + n] = counts
-    result: dict[str, FloatArray] = {}
-    offset = 0
-    for name, size in zip(save, sizes, strict=True):
-        shape = program.symbols[name].shape
-        result[name] = out[:, offset : offset + size, col : col + n].reshape(len(t_eval), *shape, n)
-        offset += size
+    result = kernel.split_saved(out, save, sizes, col, n)
     return result, status, info, fail_t
 
 

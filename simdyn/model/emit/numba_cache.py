@@ -72,10 +72,12 @@ def module_path(source: str) -> Path:
     return cache_dir() / f"simdyn_kernel_{digest}.py"
 
 
-def is_cached(source: str, driver: str = "run") -> bool:
+def is_cached(source: str, driver: str) -> bool:
     """Whether the machine code of ``source``'s kernel is on disk (a run pays no compiling).
 
-    ``driver``: the entry point a run calls, ``"run"`` (fixed steps), ``"run_dopri5"`` or ``"run_bs23"``.
+    ``driver``: the entry point a run calls: ``"run_euler"``, ``"run_rk2"``, ``"run_rk4"``
+    (fixed steps, fused), ``"run"`` (fixed steps of a model with network builtins),
+    ``"run_dopri5"`` or ``"run_bs23"``.
     """
     path = module_path(source)
     if not path.exists():

@@ -229,9 +229,10 @@ def measure(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, A
     for key, (source, mdl, _) in MODELS.items():
         model = simdyn.load_model(source)
         pm = pysd_model(mdl) if (mdl and not args.no_pysd) else None
-        t0 = time.perf_counter()
         kernel = model.kernel()
-        extra["compile_s"][key] = (time.perf_counter() - t0, kernel.from_cache)
+        for method in ("euler", "rk4"):  # compile (or load) each method's driver
+            run_simdyn(model, key, 1, method, "compiled")
+        extra["compile_s"][key] = (kernel.compile_seconds, kernel.from_cache)
         if key in ("sir", "workforce20"):
             run_hand(model, key, 2, "euler")  # compile the hand-written kernel
         extra["agreement"][key] = check_agreement(key, model, pm)
@@ -394,7 +395,8 @@ def write(rows: list[dict[str, Any]], extra: dict[str, Any], head: str, elapsed:
         lines.append(f"- {key}: " + ", ".join(f"{k} {v:.1e}" for k, v in got.items()))
     lines += [
         "",
-        "## Compile time of the compiled backend (first use; 'cached' = loaded from disk)",
+        "## Compile time of the compiled backend (the kernel with its Euler and RK4 drivers, "
+        "first use; 'cached' = loaded from disk)",
         "",
     ]
     for key, (secs, cached) in extra["compile_s"].items():
@@ -451,9 +453,9 @@ def million(args: argparse.Namespace) -> str:
     10^6 from each size; also reports what saving every variable would need in memory.
     """
     model = simdyn.load_model("learning_org")
-    t0 = time.perf_counter()
     kernel = model.kernel()
-    compile_s = time.perf_counter() - t0
+    simdyn.simulate(model, method="rk4", backend="compiled")  # compile (or load) RK4's driver
+    compile_s = kernel.compile_seconds
     g = model.spec.time
     n_saved = round((g.stop - g.start) / (g.save_per or g.dt)) + 1
     every = kernel.saved_rows(list(kernel.program.observed))

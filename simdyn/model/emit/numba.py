@@ -16,6 +16,9 @@ in stage order, zero coefficients skipped; the step's sum added in stage order; 
 stocks clamped after each step, the state checked for non-finite values after each step), so
 both backends give the same numbers. Every function also takes the run's graph, ``GI`` and
 ``GF`` (see :mod:`~simdyn.model.emit.numba_network`; empty for a model without network builtins).
+That staged ``run`` is the driver of a model with network builtins; any other model is run by
+the fused ``run_<method>`` of :mod:`.numba_step`, which do the same sums with a whole step in
+one scenario loop. Each driver is compiled on its first use (:meth:`CompiledKernel.prepare`).
 
 The module is written to a cache folder (:func:`~simdyn.model.emit.numba_cache.cache_dir`) under
 the hash of its source and compiled with ``cache=True``: a second

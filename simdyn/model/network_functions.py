@@ -102,9 +102,13 @@ def _teams_reached(ctx: BindContext) -> Callable[[Any, Any], FloatArray]:
 
     def f(x: Any, level: Any) -> FloatArray:
         arr = np.asarray(x, dtype=np.float64)
-        flat = np.broadcast_to(arr, (n, *arr.shape[1:])).reshape(n, -1)
-        reached = np.asarray(mean @ flat) >= np.asarray(level, dtype=np.float64).reshape(1, -1)
-        return np.asarray(reached.mean(axis=0), dtype=np.float64).reshape(arr.shape[1:])
+        lev = np.asarray(level, dtype=np.float64)
+        # x is (node, *rest) and level (*rest) or less: either may vary over the other's axes
+        shape = np.broadcast_shapes(arr.shape[1:], lev.shape)
+        rest = arr.reshape(arr.shape[0], *(1,) * (len(shape) + 1 - arr.ndim), *arr.shape[1:])
+        flat = np.broadcast_to(rest, (n, *shape)).reshape(n, -1)
+        reached = np.asarray(mean @ flat) >= np.broadcast_to(lev, shape).reshape(1, -1)
+        return np.asarray(reached.mean(axis=0), dtype=np.float64).reshape(shape)
 
     return f
 

@@ -64,6 +64,31 @@ def test_gini_and_teams_reached() -> None:
     assert float(ds.r[0, 0]) == 0.0
 
 
+def test_teams_reached_with_a_level_per_element_of_a_dimension() -> None:
+    G = nx.Graph()
+    G.add_nodes_from(
+        [(0, {"team": "a"}), (1, {"team": "a"}), (2, {"team": "b"}), (3, {"team": "b"})]
+    )
+    G.add_edges_from([(0, 1), (1, 2), (2, 3)])
+    m = simdyn.model_from_dict(
+        {
+            "model": {"name": "net", "time_units": "day"},
+            "time": {"start": 0, "stop": 1, "dt": 1},
+            "dimensions": {"bar": ["low", "high"]},
+            "constants": {
+                "x0": {"dims": ["node"], "value": 0},
+                "level": {"dims": ["bar"], "value": [0.1, 0.4]},
+            },
+            "auxiliaries": {"r": {"dims": ["bar"], "equation": "TEAMS_REACHED(x0, level)"}},
+        }
+    )
+    x0 = np.array([1.0, 0.0, 0.3, 0.0])  # team means: a 0.5, b 0.15
+    for n in (1, 3):
+        ds = simdyn.simulate(m, network=G, params={"x0": x0[:, None] * np.ones(n)})
+        expected = np.array([[1.0] * n, [0.5] * n])  # low: both teams; high: team a
+        np.testing.assert_array_equal(ds.r.isel(time=0).values, expected)
+
+
 def test_network_builtin_needs_a_node_argument() -> None:
     m = simdyn.model_from_dict(
         {

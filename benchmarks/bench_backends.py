@@ -4,7 +4,7 @@ Run on demand (``make bench``), not as a test::
 
     python benchmarks/bench_backends.py [--sizes 1,1000,10000,100000] [--big] [--repeats 3]
     python benchmarks/bench_backends.py --adaptive-only --adaptive-models sir,learning_org
-    python benchmarks/bench_backends.py --million [--sizes 10000,100000]
+    python benchmarks/bench_backends.py --million [--sizes 10000,1000000]
 
 Models: teacup, SIR, workforce20 (``models/workforce20.toml``: 22 variables, two lookups, SMTH1,
 DELAY3, STEP) and the built-in ``learning_org``; the first three also as Vensim text
@@ -38,6 +38,7 @@ import handwritten  # noqa: E402
 
 RESULTS = HERE / "RESULTS-backends.md"
 PLOT = HERE / "backends.png"
+MILLION = HERE / "RESULTS-million.md"
 MODELS = {
     "teacup": ("teacup", "teacup.mdl", ("characteristic_time", 5.0, 20.0)),
     "sir": ("sir", "sir.mdl", ("contact_rate", 0.2, 0.8)),
@@ -365,9 +366,13 @@ def plot(rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
                 ax.set_ylabel("µs per scenario")
             if r == 1:
                 ax.set_xlabel("scenarios in the batch")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Time per scenario (median of repeats; shared, loaded 2-core machine)")
-    fig.tight_layout()
+    legend: dict[str, Any] = {}  # every engine once, from whichever panel shows it
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=9)
+    fig.suptitle(f"Time per scenario (median of repeats; {os.cpu_count()}-core machine)")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(PLOT, dpi=90)
 
 
@@ -504,15 +509,16 @@ def main() -> None:
     ap.add_argument(
         "--million",
         action="store_true",
-        help="only learning_org RK4 saving a few outcomes at --sizes (default 10^4,10^5), "
-        "extrapolated to 10^6 scenarios; prints, writes nothing",
+        help="only learning_org RK4 saving a few outcomes at --sizes (default 10^4,10^6), "
+        "each size extrapolated to 10^6 scenarios; writes RESULTS-million.md",
     )
     args = ap.parse_args()
     if args.million:
         if args.sizes == ap.get_default("sizes"):
-            args.sizes = "10000,100000"
-        print(versions())
-        print(million(args))
+            args.sizes = "10000,1000000"
+        text = f"# learning_org at 10^6 scenarios\n\n`python benchmarks/bench_backends.py --million --sizes {args.sizes}`. {versions()}\n\n{million(args)}\n"
+        MILLION.write_text(text, encoding="utf-8")
+        print(text)
         return
     head = versions()
     print(head)

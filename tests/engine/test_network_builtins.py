@@ -40,12 +40,15 @@ def test_network_builtin(equation: str, expected: list[float]) -> None:
     np.testing.assert_allclose(one_step(equation, PATH, [1.0, 2.0, 3.0]), expected)
 
 
+def two_teams() -> nx.Graph:
+    """A path 0 - 1 - 2 - 3: nodes 0, 1 in team a, nodes 2, 3 in team b."""
+    G = nx.path_graph(4)
+    nx.set_node_attributes(G, {0: "a", 1: "a", 2: "b", 3: "b"}, "team")
+    return G
+
+
 def test_gini_and_teams_reached() -> None:
-    G = nx.Graph()
-    G.add_nodes_from(
-        [(0, {"team": "a"}), (1, {"team": "a"}), (2, {"team": "b"}), (3, {"team": "b"})]
-    )
-    G.add_edges_from([(0, 1), (1, 2), (2, 3)])
+    G = two_teams()
     m = simdyn.model_from_dict(
         {
             "model": {"name": "net", "time_units": "day"},
@@ -65,11 +68,7 @@ def test_gini_and_teams_reached() -> None:
 
 
 def test_teams_reached_with_a_level_per_element_of_a_dimension() -> None:
-    G = nx.Graph()
-    G.add_nodes_from(
-        [(0, {"team": "a"}), (1, {"team": "a"}), (2, {"team": "b"}), (3, {"team": "b"})]
-    )
-    G.add_edges_from([(0, 1), (1, 2), (2, 3)])
+    G = two_teams()
     m = simdyn.model_from_dict(
         {
             "model": {"name": "net", "time_units": "day"},

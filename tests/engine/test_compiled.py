@@ -156,7 +156,10 @@ def test_failures_are_isolated_and_reported_alike(make_model: Make) -> None:
 
 def test_the_kernel_is_kept_on_disk_and_a_large_auto_run_uses_it() -> None:
     model = simdyn.load_model("teacup")
-    simdyn.simulate(model, backend="compiled")
+    # several blocks: the parallel driver, the one a large batch runs
+    simdyn.simulate(
+        model, params={"characteristic_time": np.linspace(5, 20, 600)}, backend="compiled"
+    )
     assert is_cached(kernel_source(to_ir(model.spec)), "run_euler")
     small = simdyn.simulate(model, params={"characteristic_time": [5.0, 6.0]})
     assert small.attrs["backend"] == "numpy"

@@ -569,16 +569,17 @@ class CompiledKernel:
         return self.split_saved(out, save, sizes, col, n), status
 
     def fixed_driver(self, tableau: ButcherTableau, parallel: bool) -> Any:
-        """The driver of ``tableau``'s fixed steps: the fused ``run_<method>`` or its serial
-        form (both compiled or loaded on first use, the time added to
-        :attr:`compile_seconds`), or for a model with network builtins the staged ``run``."""
-        name = f"run_{tableau.name}"
+        """The driver of ``tableau``'s fixed steps: the fused ``run_<method>`` (several blocks,
+        on every core) or ``run_<method>_serial`` (one block), each compiled or loaded on its
+        first use (the time added to :attr:`compile_seconds`), or for a model with network
+        builtins the staged ``run``."""
+        name = f"run_{tableau.name}" + ("" if parallel else "_serial")
         if not hasattr(self.module, name):
             return self.run if parallel else self.run_serial
-        if name not in self.ready_drivers:  # both forms: a later, larger run needs no compiling
+        if name not in self.ready_drivers:
             self.ready_drivers.add(name)  # before warming: the warm-up run calls this
-            self.prepare(name, lambda: _warm_up(self, self.program, tableau, (False, True)))
-        return getattr(self.module, name + ("" if parallel else "_serial"))
+            self.prepare(name, lambda: _warm_up(self, self.program, tableau, (parallel,)))
+        return getattr(self.module, name)
 
     def prepare(self, driver: str, warm: Callable[[], object]) -> None:
         """Compile (or load from the disk cache) the module's ``driver`` by running ``warm``

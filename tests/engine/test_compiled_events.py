@@ -247,7 +247,8 @@ def test_auto_uses_the_compiled_backend_for_a_large_event_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     model = _model()
-    simdyn.simulate(model, backend="compiled")  # the kernel is on disk now
+    # the kernel and RK2's parallel driver (more than one block) are on disk now
+    simdyn.simulate(model, params=_params(300), method="rk2", seed=4, backend="compiled")
     monkeypatch.setattr(importlib.import_module("simdyn.simulate"), "AUTO_CACHED", 1000)
     big = simdyn.simulate(model, params=_params(300), method="rk2", seed=4)
     assert big.attrs["backend"] == "compiled"

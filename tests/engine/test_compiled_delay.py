@@ -93,7 +93,9 @@ def test_the_delay_is_in_the_kernel_and_its_values_are_right() -> None:
 
 def test_auto_runs_a_fixed_delay_compiled_when_it_is_worth_it() -> None:
     model = simdyn.model_from_dict(PIPELINES)
-    simdyn.simulate(model, backend="compiled")  # compiled and cached
+    # compiled and cached: the kernel and Euler's parallel driver (more than one block)
+    tau = np.linspace(1.0, 3.0, 600)
+    simdyn.simulate(model, params={"tau": tau}, method="euler", backend="compiled")
     ds = simdyn.simulate(model, params={"tau": np.linspace(1.0, 3.0, 60_000)}, method="euler")
     assert ds.attrs["backend"] == "compiled"
 
